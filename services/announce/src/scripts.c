@@ -1,0 +1,132 @@
+/* Lua scripts run inside Redis, one call per announce/scrape (EVALSHA; on NOSCRIPT the worker
+ * reloads them). Key layout, all per swarm under one hash tag so a swarm lives in one slot:
+ *   wl:{HEX}:s  sorted set of seeders   member = packed address (6 or 18 bytes), score = time
+ *   wl:{HEX}:l  sorted set of leechers
+ *   wl:{HEX}:p  hash member -> peer_id (for non-compact answers)
+ *   wl:{HEX}:u  hash member -> "uploaded:downloaded" last reported (passkey users only)
+ *   wl:{HEX}:d  completions counter
+ * Global: wl:g (hash: peers, swarms), wl:swarms (sorted set: hex hash -> last announce time,
+ * what the sweep walks), wl:user:<id> (hash: uploaded, downloaded).
+ * The global keys make these scripts cross-slot: Weightless runs one Redis primary (with
+ * replicas and Sentinel), not Redis Cluster. */
+#include "scripts.h"
+
+const char wl_lua_announce[] =
+    "local s, l, p, d, u = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]\n"
+    "local g, sw = KEYS[6], KEYS[7]\n"
+    "local member, pid = ARGV[1], ARGV[2]\n"
+    "local now, ttl, keyttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])\n"
+    "local seeder, event, numwant = ARGV[6] == '1', tonumber(ARGV[7]), tonumber(ARGV[8])\n"
+    "local wantids, hex = ARGV[9] == '1', ARGV[10]\n"
+    "local user, up, down = ARGV[11], tonumber(ARGV[12]), tonumber(ARGV[13])\n"
+    "local cutoff = now - ttl\n"
+    "local n0 = redis.call('ZCARD', s) + redis.call('ZCARD', l)\n"
+    /* trim expired peers, only when the oldest one is expired (cheap check) */
+    "for _, k in ipairs({s, l}) do\n"
+    "  local o = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')\n"
+    "  if o[2] and tonumber(o[2]) < cutoff then\n"
+    "    local gone = redis.call('ZRANGEBYSCORE', k, '-inf', '(' .. cutoff, 'LIMIT', 0, 1000)\n"
+    "    for i = 1, #gone do redis.call('ZREM', k, gone[i]); redis.call('HDEL', p, gone[i]); redis.call('HDEL', u, gone[i]) end\n"
+    "  end\n"
+    "end\n"
+    /* per-user accounting from deltas between this peer's successive announces */
+    "if user ~= '' then\n"
+    "  local prev = redis.call('HGET', u, member)\n"
+    "  local du, dd = up, down\n"
+    "  if prev and event ~= 1 then\n"
+    "    local pu, pd = string.match(prev, '^(%d+):(%d+)$')\n"
+    "    pu, pd = tonumber(pu), tonumber(pd)\n"
+    "    if up >= pu then du = up - pu end\n"
+    "    if down >= pd then dd = down - pd end\n"
+    "  end\n"
+    "  if du > 0 then redis.call('HINCRBY', 'wl:user:' .. user, 'uploaded', du) end\n"
+    "  if dd > 0 then redis.call('HINCRBY', 'wl:user:' .. user, 'downloaded', dd) end\n"
+    "  if du > 0 or dd > 0 or not prev then redis.call('HSETNX', 'wl:user:' .. user, 'uploaded', 0); redis.call('HSETNX', 'wl:user:' .. user, 'downloaded', 0) end\n"
+    "  if event == 3 then redis.call('HDEL', u, member) else redis.call('HSET', u, member, string.format('%d:%d', up, down)); redis.call('EXPIRE', u, keyttl) end\n"
+    "end\n"
+    "local peers, ids = {}, {}\n"
+    "if event == 3 then\n"
+    "  redis.call('ZREM', s, member); redis.call('ZREM', l, member); redis.call('HDEL', p, member)\n"
+    "else\n"
+    "  local mine, other = l, s\n"
+    "  if seeder then mine, other = s, l end\n"
+    "  redis.call('ZREM', other, member)\n"
+    "  local added = redis.call('ZADD', mine, now, member)\n"
+    "  if added == 1 or event == 1 then redis.call('HSET', p, member, pid) end\n"
+    "  redis.call('EXPIRE', mine, keyttl); redis.call('EXPIRE', p, keyttl)\n"
+    "  if event == 2 and seeder then redis.call('INCR', d) end\n"
+    "end\n"
+    "local ns, nl = redis.call('ZCARD', s), redis.call('ZCARD', l)\n"
+    "local n1 = ns + nl\n"
+    "if n1 ~= n0 then redis.call('HINCRBY', g, 'peers', n1 - n0) end\n"
+    "if n0 == 0 and n1 > 0 then redis.call('HINCRBY', g, 'swarms', 1) end\n"
+    "if n0 > 0 and n1 == 0 then redis.call('HINCRBY', g, 'swarms', -1); redis.call('ZREM', sw, hex) end\n"
+    "if n1 > 0 then redis.call('ZADD', sw, now, hex) end\n"
+    "local done = tonumber(redis.call('GET', d) or '0')\n"
+    "if done > 0 then redis.call('EXPIRE', d, keyttl * 4) end\n"
+    "if event ~= 3 and numwant > 0 then\n"
+    /* eligible: a seeder gets leechers only; a leecher gets both sets, minus itself */
+    "  local es, el = ns, nl\n"
+    "  if seeder then es = 0; el = nl else el = nl - 1 end\n"
+    "  local function add(list)\n"
+    "    for i = 1, #list do if list[i] ~= member and #peers < numwant then peers[#peers + 1] = list[i] end end\n"
+    "  end\n"
+    "  if es + el <= numwant then\n"
+    "    if es > 0 then add(redis.call('ZRANGE', s, 0, -1)) end\n"
+    "    if el > 0 then add(redis.call('ZRANGE', l, 0, -1)) end\n"
+    "  else\n"
+    "    local ks = math.floor(numwant * es / (es + el) + 0.5)\n"
+    "    local kl = numwant - ks\n"
+    "    if ks > 0 then add(redis.call('ZRANDMEMBER', s, ks)) end\n"
+    "    if kl > 0 then add(redis.call('ZRANDMEMBER', l, kl + 1)) end\n"
+    "  end\n"
+    "  if wantids and #peers > 0 then ids = redis.call('HMGET', p, unpack(peers)) end\n"
+    "end\n"
+    "for i = 1, #ids do if not ids[i] then ids[i] = '' end end\n"
+    "return {ns, nl, done, peers, ids}\n";
+
+const char wl_lua_scrape[] =
+    /* KEYS: s, l, d per hash; ARGV[1] = cutoff: peers older than it are not counted */
+    "local cutoff = ARGV[1]\n"
+    "local out = {}\n"
+    "for i = 1, #KEYS, 3 do\n"
+    "  out[#out + 1] = redis.call('ZCOUNT', KEYS[i], cutoff, '+inf')\n"
+    "  out[#out + 1] = tonumber(redis.call('GET', KEYS[i + 2]) or '0')\n"
+    "  out[#out + 1] = redis.call('ZCOUNT', KEYS[i + 1], cutoff, '+inf')\n"
+    "end\n"
+    "return out\n";
+
+/* Bounded incremental sweep: swarms idle longer than the peer TTL lose their expired peers (and
+ * the global counters with them). ARGV: now, ttl, max swarms per call. Returns swarms visited. */
+const char wl_lua_sweep[] =
+    "local g, sw = KEYS[1], KEYS[2]\n"
+    "local now, ttl, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local cutoff = now - ttl\n"
+    "local idle = redis.call('ZRANGEBYSCORE', sw, '-inf', '(' .. cutoff, 'LIMIT', 0, max)\n"
+    "for _, hex in ipairs(idle) do\n"
+    "  local b = 'wl:{' .. hex .. '}:'\n"
+    "  local s, l, p, u = b .. 's', b .. 'l', b .. 'p', b .. 'u'\n"
+    "  local n0 = redis.call('ZCARD', s) + redis.call('ZCARD', l)\n"
+    "  for _, k in ipairs({s, l}) do\n"
+    "    local gone = redis.call('ZRANGEBYSCORE', k, '-inf', '(' .. cutoff)\n"
+    "    for i = 1, #gone do redis.call('ZREM', k, gone[i]); redis.call('HDEL', p, gone[i]); redis.call('HDEL', u, gone[i]) end\n"
+    "  end\n"
+    "  local n1 = redis.call('ZCARD', s) + redis.call('ZCARD', l)\n"
+    "  if n1 ~= n0 then redis.call('HINCRBY', g, 'peers', n1 - n0) end\n"
+    "  if n1 == 0 then\n"
+    "    if n0 > 0 then redis.call('HINCRBY', g, 'swarms', -1) end\n"
+    "    redis.call('ZREM', sw, hex); redis.call('DEL', p, u)\n"
+    "  else\n"
+    "    local newest = math.max(tonumber((redis.call('ZRANGE', s, -1, -1, 'WITHSCORES'))[2] or 0), tonumber((redis.call('ZRANGE', l, -1, -1, 'WITHSCORES'))[2] or 0))\n"
+    "    redis.call('ZADD', sw, newest, hex)\n"
+    "  end\n"
+    "end\n"
+    "return #idle\n";
+
+/* Drops every peer of one swarm (its hash was blocked). KEYS: s, l, p, u, g, sw; ARGV: hex. */
+const char wl_lua_drop[] =
+    "local n0 = redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2])\n"
+    "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])\n"
+    "redis.call('ZREM', KEYS[6], ARGV[1])\n"
+    "if n0 > 0 then redis.call('HINCRBY', KEYS[5], 'peers', -n0); redis.call('HINCRBY', KEYS[5], 'swarms', -1) end\n"
+    "return n0\n";

@@ -1,0 +1,473 @@
+/* The Redis swarm store: hiredis' async API on the worker's libuv loop, so one worker keeps
+ * many announces in flight on one connection (they pipeline). One script call per announce or
+ * scrape (EVALSHA; the SHA-1 of each script is computed locally, and a NOSCRIPT answer -- a
+ * restarted or failed-over Redis -- is retried once with EVAL, which also caches it). When the
+ * connection drops every pending request gets a failure reason and the store reconnects on a
+ * timer, without restarting anything. */
+#include <hiredis/adapters/libuv.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "scripts.h"
+#include "wl/error.h"
+#include "wl/hex.h"
+#include "wl/log.h"
+#include "worker.h"
+
+static const char FAIL_REDIS[] = "Tracker storage unavailable, please retry later";
+
+static void connect_now(struct swarm_store *st);
+
+static void script_sha(const char *body, char out[41]) {
+  uint8_t md[20];
+  SHA1((const unsigned char *)body, strlen(body), md);
+  wl_hex_encode(out, md, 20);
+}
+
+static int parse_url(struct swarm_store *st, const struct wl_config *cfg) {
+  const char *u = cfg->redis_url;
+  if (u == NULL || *u == '\0') {
+    snprintf(st->path, sizeof st->path, "%s/redis.sock", cfg->data_dir);
+    return 0;
+  }
+  if (strncmp(u, "unix://", 7) == 0) {
+    snprintf(st->path, sizeof st->path, "%s", u + 7);
+    return 0;
+  }
+  if (strncmp(u, "unix:", 5) == 0) {
+    snprintf(st->path, sizeof st->path, "%s", u + 5);
+    return 0;
+  }
+  if (strncmp(u, "redis://", 8) == 0) u += 8;
+  const char *at = strrchr(u, '@'); /* no auth support yet: refuse rather than ignore */
+  if (at) return WL_EINVAL;
+  const char *colon = strrchr(u, ':');
+  const char *slash = strchr(u, '/');
+  size_t hl = colon ? (size_t)(colon - u) : (slash ? (size_t)(slash - u) : strlen(u));
+  if (hl == 0 || hl >= sizeof st->host) return WL_EINVAL;
+  memcpy(st->host, u, hl);
+  st->host[hl] = '\0';
+  if (st->host[0] == '[' && st->host[hl - 1] == ']') {
+    memmove(st->host, st->host + 1, hl - 2);
+    st->host[hl - 2] = '\0';
+  }
+  st->port = 6379;
+  if (colon) {
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (p < 1 || p > 65535 || (*end && *end != '/')) return WL_EINVAL;
+    st->port = (int)p;
+  }
+  return 0;
+}
+
+static void on_retry(uv_timer_t *t) { connect_now(t->data); }
+
+static void schedule_retry(struct swarm_store *st) {
+  if (!st->closing) uv_timer_start(&st->retry, on_retry, 250, 0);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status) {
+  struct swarm_store *st = ac->data;
+  if (status != REDIS_OK) {
+    if (st->errors++ % 20 == 0)
+      WL_WARN("announce", "Redis unreachable (%s), retrying", ac->errstr);
+    st->ac = NULL; /* hiredis frees the context after this callback */
+    schedule_retry(st);
+    return;
+  }
+  st->connected = true;
+  WL_INFO("announce", "connected to Redis");
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status) {
+  struct swarm_store *st = ac->data;
+  st->ac = NULL;
+  if (st->connected && !st->closing) WL_WARN("announce", "lost the Redis connection: %s", ac->errstr);
+  st->connected = false;
+  schedule_retry(st);
+}
+
+static void connect_now(struct swarm_store *st) {
+  if (st->closing || st->ac) return;
+  redisAsyncContext *ac =
+      st->path[0] ? redisAsyncConnectUnix(st->path) : redisAsyncConnect(st->host, st->port);
+  if (ac == NULL || ac->err) {
+    if (st->errors++ % 20 == 0)
+      WL_WARN("announce", "Redis unreachable (%s), retrying", ac ? ac->errstr : "out of memory");
+    if (ac) redisAsyncFree(ac);
+    schedule_retry(st);
+    return;
+  }
+  ac->data = st;
+  redisLibuvAttach(ac, st->loop);
+  redisAsyncSetConnectCallback(ac, on_connect);
+  redisAsyncSetDisconnectCallback(ac, on_disconnect);
+  st->ac = ac;
+}
+
+int wl_swarm_init(struct swarm_store *st, struct worker *w) {
+  memset(st, 0, sizeof *st);
+  st->w = w;
+  st->loop = w->loop;
+  int rv = parse_url(st, w->cfg);
+  if (rv < 0) {
+    WL_ERROR("announce", "WL_REDIS_URL: cannot parse \"%s\" (redis://host:port or unix:///path)",
+             w->cfg->redis_url);
+    return rv;
+  }
+  script_sha(wl_lua_announce, st->sha_announce);
+  script_sha(wl_lua_scrape, st->sha_scrape);
+  script_sha(wl_lua_sweep, st->sha_sweep);
+  script_sha(wl_lua_drop, st->sha_drop);
+  uv_timer_init(st->loop, &st->retry);
+  st->retry.data = st;
+  connect_now(st);
+  return 0;
+}
+
+void wl_swarm_close(struct swarm_store *st) {
+  st->closing = true;
+  uv_timer_stop(&st->retry);
+  uv_close((uv_handle_t *)&st->retry, NULL);
+  if (st->ac) redisAsyncDisconnect(st->ac); /* pending replies still arrive first */
+}
+
+bool wl_swarm_ready(const struct swarm_store *st) { return st->connected && st->ac != NULL; }
+
+/* ---- replies ---------------------------------------------------------------------------- */
+
+static void fail_announce(struct job *j, const char *reason) {
+  struct wl_msg_announce_rep rep = {.failure = reason, .failure_len = strlen(reason)};
+  wl_buf_reset(&j->out);
+  wl_proto_encode_announce_rep(&j->out, &rep);
+  wl_job_reply(j);
+}
+
+static void fail_scrape(struct job *j, const char *reason) {
+  wl_buf_reset(&j->out);
+  wl_proto_encode_scrape_rep(&j->out, reason, NULL, 0);
+  wl_job_reply(j);
+}
+
+static bool is_noscript(const redisReply *r) {
+  return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+static void send_cmd(struct swarm_store *st, struct job *j, redisCallbackFn *cb);
+
+/* On NOSCRIPT, resend the same call as EVAL with the script body. True if resent. */
+static bool retry_noscript(struct swarm_store *st, struct job *j, redisReply *r, const char *body,
+                           redisCallbackFn *cb) {
+  if (!is_noscript(r) || j->retried) return false;
+  j->retried = true;
+  j->argv[0] = "EVAL";
+  j->argvlen[0] = 4;
+  j->argv[1] = body;
+  j->argvlen[1] = strlen(body);
+  send_cmd(st, j, cb);
+  return true;
+}
+
+static void send_cmd(struct swarm_store *st, struct job *j, redisCallbackFn *cb) {
+  if (!wl_swarm_ready(st) ||
+      redisAsyncCommandArgv(st->ac, cb, j, j->argc, j->argv, j->argvlen) != REDIS_OK) {
+    cb(st->ac, NULL, j);
+  }
+}
+
+static uint64_t reply_u64(const redisReply *r) {
+  return r->type == REDIS_REPLY_INTEGER && r->integer > 0 ? (uint64_t)r->integer : 0;
+}
+
+static void on_announce(redisAsyncContext *ac, void *reply, void *priv) {
+  struct job *j = priv;
+  struct worker *w = j->w;
+  redisReply *r = reply;
+  if (retry_noscript(&w->store, j, r, wl_lua_announce, on_announce)) return;
+  if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
+      r->element[3]->type != REDIS_REPLY_ARRAY || r->element[4]->type != REDIS_REPLY_ARRAY) {
+    if (r && r->type == REDIS_REPLY_ERROR)
+      WL_WARN("announce", "Redis announce script failed: %s", r->str);
+    w->failures++;
+    fail_announce(j, FAIL_REDIS);
+    return;
+  }
+  uint64_t ns = reply_u64(r->element[0]), nl = reply_u64(r->element[1]);
+  uint64_t done = reply_u64(r->element[2]);
+  redisReply *peers = r->element[3], *ids = r->element[4];
+  bool want_ids = ids->elements == peers->elements && ids->elements > 0;
+  wl_buf_reset(&j->tmp);
+  wl_buf_reset(&j->tmp6);
+  wl_buf_reset(&j->ids6);
+  struct wl_buf ids4;
+  wl_buf_init(&ids4, 8 << 20);
+  for (size_t i = 0; i < peers->elements; i++) {
+    redisReply *p = peers->element[i];
+    if (p->type != REDIS_REPLY_STRING) continue;
+    const char *id = "";
+    size_t idlen = 0;
+    if (want_ids && ids->element[i]->type == REDIS_REPLY_STRING) {
+      id = ids->element[i]->str;
+      idlen = ids->element[i]->len;
+    }
+    if (idlen != 20) {
+      static const char zero[20];
+      id = zero;
+      idlen = 20;
+    }
+    if (p->len == 6) {
+      wl_buf_append(&j->tmp, p->str, 6);
+      if (want_ids) wl_buf_append(&ids4, id, 20);
+    } else if (p->len == 18) {
+      wl_buf_append(&j->tmp6, p->str, 18);
+      if (want_ids) wl_buf_append(&j->ids6, id, 20);
+    }
+  }
+  if (want_ids) wl_buf_append(&ids4, j->ids6.data, j->ids6.len);
+  struct wl_msg_announce_rep rep = {
+      .complete = ns,
+      .incomplete = nl,
+      .peers = j->tmp.data, .peers_len = j->tmp.len,
+      .peers6 = j->tmp6.data, .peers6_len = j->tmp6.len,
+      .peer_ids = ids4.data, .peer_ids_len = want_ids ? ids4.len : 0,
+  };
+  wl_buf_reset(&j->out);
+  if (wl_proto_encode_announce_rep(&j->out, &rep) < 0) {
+    wl_buf_release(&ids4);
+    fail_announce(j, "Reply too large");
+    return;
+  }
+  wl_buf_release(&ids4);
+  wl_reglink_note_swarm(w, j->ann.info_hash, ns, nl, done);
+  wl_job_reply(j);
+}
+
+static void set_arg(struct job *j, int i, const char *p, size_t n) {
+  j->argv[i] = p;
+  j->argvlen[i] = n;
+}
+
+static void swarm_keys(struct job *j, const uint8_t hash[20], char hex[41]) {
+  wl_hex_encode(hex, hash, 20);
+  static const char suffix[] = "slpdu";
+  for (int k = 0; k < 5; k++) snprintf(j->keys[k], sizeof j->keys[k], "wl:{%s}:%c", hex, suffix[k]);
+}
+
+void wl_swarm_announce(struct swarm_store *st, struct job *j) {
+  struct worker *w = st->w;
+  const struct wl_msg_announce *a = &j->ann;
+  char tmp[128];
+  const char *refusal = wl_reglink_refusal(w, a->info_hash, tmp, sizeof tmp);
+  if (refusal) {
+    fail_announce(j, refusal);
+    return;
+  }
+  if (!wl_swarm_ready(st)) {
+    fail_announce(j, FAIL_REDIS);
+    return;
+  }
+  char hex[41];
+  swarm_keys(j, a->info_hash, hex);
+  memcpy(j->keys[5], hex, 41); /* ARGV hex lives in keys[5] */
+  uint8_t member[18];
+  size_t mlen = a->ip_len + 2;
+  memcpy(member, a->ip, a->ip_len);
+  member[a->ip_len] = (uint8_t)(a->port >> 8);
+  member[a->ip_len + 1] = (uint8_t)(a->port & 0xff);
+  memcpy(j->keys[6], member, mlen); /* member bytes */
+  int64_t now = (int64_t)time(NULL);
+  const struct wl_config *cfg = w->cfg;
+  snprintf(j->nums[0], 24, "%lld", (long long)now);
+  snprintf(j->nums[1], 24, "%lld", (long long)cfg->peer_ttl);
+  snprintf(j->nums[2], 24, "%lld", (long long)(cfg->peer_ttl + 3600));
+  snprintf(j->nums[3], 24, "%u", (unsigned)a->event);
+  snprintf(j->nums[4], 24, "%u", (unsigned)a->numwant);
+  snprintf(j->nums[5], 24, "%llu", (unsigned long long)a->uploaded);
+  snprintf(j->nums[6], 24, "%llu", (unsigned long long)a->downloaded);
+  bool want_ids = !(a->flags & WL_ANN_COMPACT) && !(a->flags & WL_ANN_NO_PEER_ID);
+  int i = 0;
+  set_arg(j, i++, "EVALSHA", 7);
+  set_arg(j, i++, st->sha_announce, 40);
+  set_arg(j, i++, "7", 1);
+  for (int k = 0; k < 5; k++) set_arg(j, i++, j->keys[k], strlen(j->keys[k]));
+  set_arg(j, i++, "wl:g", 4);
+  set_arg(j, i++, "wl:swarms", 9);
+  set_arg(j, i++, j->keys[6], mlen);
+  set_arg(j, i++, (const char *)a->peer_id, 20);
+  set_arg(j, i++, j->nums[0], strlen(j->nums[0]));
+  set_arg(j, i++, j->nums[1], strlen(j->nums[1]));
+  set_arg(j, i++, j->nums[2], strlen(j->nums[2]));
+  set_arg(j, i++, a->left == 0 ? "1" : "0", 1);
+  set_arg(j, i++, j->nums[3], strlen(j->nums[3]));
+  set_arg(j, i++, j->nums[4], strlen(j->nums[4]));
+  set_arg(j, i++, want_ids ? "1" : "0", 1);
+  set_arg(j, i++, j->keys[5], 40);
+  set_arg(j, i++, a->user_id ? a->user_id : "", a->user_id_len);
+  set_arg(j, i++, j->nums[5], strlen(j->nums[5]));
+  set_arg(j, i++, j->nums[6], strlen(j->nums[6]));
+  j->argc = i;
+  j->retried = false;
+  send_cmd(st, j, on_announce);
+}
+
+/* ---- scrape ----------------------------------------------------------------------------- */
+
+static void on_scrape(redisAsyncContext *ac, void *reply, void *priv) {
+  struct job *j = priv;
+  struct worker *w = j->w;
+  redisReply *r = reply;
+  if (retry_noscript(&w->store, j, r, wl_lua_scrape, on_scrape)) return;
+  size_t n = (size_t)(j->argc - 4) / 3;
+  if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3 * n) {
+    if (r && r->type == REDIS_REPLY_ERROR)
+      WL_WARN("announce", "Redis scrape script failed: %s", r->str);
+    fail_scrape(j, FAIL_REDIS);
+    return;
+  }
+  /* The hashes were kept, in order, in j->tmp. */
+  struct wl_scrape_file *files = calloc(n ? n : 1, sizeof *files);
+  if (files == NULL) {
+    fail_scrape(j, "Out of memory");
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    memcpy(files[i].hash, j->tmp.data + 20 * i, 20);
+    files[i].complete = reply_u64(r->element[3 * i]);
+    files[i].downloaded = reply_u64(r->element[3 * i + 1]);
+    files[i].incomplete = reply_u64(r->element[3 * i + 2]);
+  }
+  wl_buf_reset(&j->out);
+  wl_proto_encode_scrape_rep(&j->out, "", files, n);
+  free(files);
+  wl_job_reply(j);
+}
+
+void wl_swarm_scrape(struct swarm_store *st, struct job *j, const struct wl_msg_scrape *m) {
+  struct worker *w = st->w;
+  char hex[41], tmp[128];
+  /* Blocked hashes are left out of the answer (API.md). */
+  wl_buf_reset(&j->tmp);
+  for (size_t i = 0; i < m->n; i++) {
+    const uint8_t *h = m->hashes + 20 * i;
+    if (wl_hashmap_get(&w->blocked, h)) continue;
+    (void)tmp;
+    wl_buf_append(&j->tmp, h, 20);
+  }
+  size_t n = j->tmp.len / 20;
+  if (n == 0) {
+    wl_buf_reset(&j->out);
+    wl_proto_encode_scrape_rep(&j->out, "", NULL, 0);
+    wl_job_reply(j);
+    return;
+  }
+  if (!wl_swarm_ready(st)) {
+    fail_scrape(j, FAIL_REDIS);
+    return;
+  }
+  size_t argc = 4 + 3 * n;
+  j->argv = malloc(argc * sizeof *j->argv);
+  j->argvlen = malloc(argc * sizeof *j->argvlen);
+  wl_buf_reset(&j->keybuf);
+  if (j->argv == NULL || j->argvlen == NULL ||
+      wl_buf_reserve(&j->keybuf, n * 3 * 50) < 0) {
+    free(j->argv);
+    free(j->argvlen);
+    j->argv = j->argv_fixed;
+    j->argvlen = j->argvlen_fixed;
+    fail_scrape(j, "Out of memory");
+    return;
+  }
+  snprintf(j->nums[0], 24, "%zu", 3 * n);
+  snprintf(j->nums[1], 24, "%lld", (long long)(time(NULL) - w->cfg->peer_ttl));
+  set_arg(j, 0, "EVALSHA", 7);
+  set_arg(j, 1, st->sha_scrape, 40);
+  set_arg(j, 2, j->nums[0], strlen(j->nums[0]));
+  static const char suffix[] = "sld";
+  for (size_t i = 0; i < n; i++) {
+    wl_hex_encode(hex, j->tmp.data + 20 * i, 20);
+    for (int k = 0; k < 3; k++) {
+      char *dst = (char *)j->keybuf.data + j->keybuf.len; /* reserved above: no realloc */
+      int len = snprintf(dst, 50, "wl:{%s}:%c", hex, suffix[k]);
+      j->keybuf.len += (size_t)len;
+      set_arg(j, (int)(3 + 3 * i + (size_t)k), dst, (size_t)len);
+    }
+  }
+  set_arg(j, (int)(3 + 3 * n), j->nums[1], strlen(j->nums[1]));
+  j->argc = (int)argc;
+  j->retried = false;
+  send_cmd(st, j, on_scrape);
+}
+
+/* ---- stats, sweep, drop ----------------------------------------------------------------- */
+
+static void on_stats(redisAsyncContext *ac, void *reply, void *priv) {
+  struct job *j = priv;
+  struct worker *w = j->w;
+  redisReply *r = reply;
+  int64_t peers = -1, swarms = -1;
+  if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+    for (int i = 0; i < 2; i++) {
+      redisReply *e = r->element[i];
+      int64_t v = e->type == REDIS_REPLY_STRING ? strtoll(e->str, NULL, 10) : 0;
+      if (v < 0) v = 0;
+      if (i == 0) peers = v; else swarms = v;
+    }
+  }
+  struct wl_stat_pair pairs[] = {
+      {"active_peers", 12, peers},
+      {"swarms", 6, swarms},
+      {"redis_up", 8, r != NULL && r->type == REDIS_REPLY_ARRAY},
+      {"worker_announces", 16, (int64_t)w->announces},
+      {"worker_scrapes", 14, (int64_t)w->scrapes},
+      {"worker_redis_failures", 21, (int64_t)w->failures},
+      {"blocked_hashes", 14, (int64_t)w->blocked.n},
+      {"registry_snapshot", 17, w->have_snapshot},
+  };
+  wl_buf_reset(&j->out);
+  wl_proto_encode_stats_rep(&j->out, pairs, sizeof pairs / sizeof pairs[0]);
+  wl_job_reply(j);
+}
+
+void wl_swarm_stats(struct swarm_store *st, struct job *j) {
+  j->argc = 4;
+  set_arg(j, 0, "HMGET", 5);
+  set_arg(j, 1, "wl:g", 4);
+  set_arg(j, 2, "peers", 5);
+  set_arg(j, 3, "swarms", 6);
+  send_cmd(st, j, on_stats);
+}
+
+static void on_fire_and_forget(redisAsyncContext *ac, void *reply, void *priv) {
+  redisReply *r = reply;
+  const char *what = priv;
+  if (r && r->type == REDIS_REPLY_ERROR && !is_noscript(r))
+    WL_WARN("announce", "Redis %s failed: %s", what, r->str);
+}
+
+/* Maintenance scripts use EVAL directly: they run once a second at most, and EVAL caches. */
+void wl_swarm_sweep(struct swarm_store *st) {
+  if (!wl_swarm_ready(st)) return;
+  char now[24], ttl[24];
+  snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+  snprintf(ttl, sizeof ttl, "%lld", (long long)st->w->cfg->peer_ttl);
+  const char *argv[] = {"EVAL", wl_lua_sweep, "2", "wl:g", "wl:swarms", now, ttl, "200"};
+  size_t lens[8];
+  for (int i = 0; i < 8; i++) lens[i] = strlen(argv[i]);
+  redisAsyncCommandArgv(st->ac, on_fire_and_forget, (void *)"sweep", 8, argv, lens);
+}
+
+void wl_swarm_drop(struct swarm_store *st, const uint8_t hash[20]) {
+  if (!wl_swarm_ready(st)) return;
+  char hex[41], k[4][64];
+  wl_hex_encode(hex, hash, 20);
+  static const char suffix[] = "slpu";
+  for (int i = 0; i < 4; i++) snprintf(k[i], sizeof k[i], "wl:{%s}:%c", hex, suffix[i]);
+  const char *argv[] = {"EVAL", wl_lua_drop, "6", k[0], k[1], k[2], k[3], "wl:g", "wl:swarms", hex};
+  size_t lens[10];
+  for (int i = 0; i < 10; i++) lens[i] = strlen(argv[i]);
+  redisAsyncCommandArgv(st->ac, on_fire_and_forget, (void *)"drop", 10, argv, lens);
+}

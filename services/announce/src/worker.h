@@ -1,0 +1,116 @@
+/* The announce worker: one libuv loop, one NNG rep socket dialed to the gateway with many
+ * contexts in flight, one hiredis async connection on the same loop, and a link to the
+ * registry (blocklist snapshot + events, swarm figures pushed once a second). */
+#ifndef WL_ANNOUNCE_WORKER_H
+#define WL_ANNOUNCE_WORKER_H
+
+#include <hiredis/async.h>
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/push.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "wl/buf.h"
+#include "wl/config.h"
+#include "wl/hashmap.h"
+#include "wl/uvnng.h"
+#include "wl_proto.h"
+
+struct worker;
+
+/* ---- Redis swarm store (swarm_redis.c) ---- */
+struct swarm_store {
+  struct worker *w;
+  uv_loop_t *loop;
+  redisAsyncContext *ac; /* NULL while disconnected */
+  bool connected;
+  bool closing;
+  uv_timer_t retry;
+  char host[256];
+  int port;
+  char path[512]; /* unix socket, when set */
+  char sha_announce[41], sha_scrape[41], sha_sweep[41], sha_drop[41];
+  uint64_t errors;
+};
+
+/* One request in flight: an NNG context with its aio, the decoded request, the reply. */
+struct job {
+  struct wl_uvnng_item item;
+  struct worker *w;
+  nng_ctx ctx;
+  nng_aio *aio;
+  bool sending;
+  nng_msg *req;
+  struct wl_proto_in in;
+  struct wl_msg_announce ann;
+  uint8_t swarm_hash[20];
+  struct wl_buf out;  /* encoded reply */
+  struct wl_buf tmp;  /* peers4, then ids */
+  struct wl_buf tmp6; /* peers6 */
+  struct wl_buf ids6;
+  /* Redis command (kept for a NOSCRIPT retry) */
+  int argc;
+  const char **argv; /* argv_fixed, or heap arrays for a scrape */
+  size_t *argvlen;
+  const char *argv_fixed[32];
+  size_t argvlen_fixed[32];
+  struct wl_buf keybuf; /* key names of a scrape */
+  char keys[7][64];
+  char nums[12][24];
+  bool retried;
+};
+
+struct worker {
+  const struct wl_config *cfg;
+  uv_loop_t *loop;
+  struct wl_uvnng q;
+  nng_socket rep;
+  struct job *jobs;
+  size_t njobs;
+  struct swarm_store store;
+  /* registry link (registry_link.c) */
+  nng_socket sub, reg, push;
+  nng_aio *sub_aio, *reg_aio;
+  struct wl_uvnng_item sub_item, reg_item, pipe_item;
+  nng_msg *sub_msg, *reg_msg;
+  int reg_result;
+  bool reg_sending; /* snapshot request: send phase, then receive */
+  bool snapshot_pending, have_snapshot, resnapshot;
+  struct wl_hashmap blocked;    /* value: char reason[96] */
+  struct wl_hashmap registered; /* no value */
+  struct wl_hashmap dirty;      /* value: uint64_t[3] seeders, leechers, completions */
+  uv_timer_t stats_timer, sweep_timer, snapshot_timer;
+  uv_signal_t sigterm, sigint;
+  bool stopping;
+  uint64_t announces, scrapes, failures;
+};
+
+/* bus.c */
+int wl_bus_start(struct worker *w);
+void wl_bus_stop(struct worker *w);
+void wl_job_reply(struct job *j);
+
+/* swarm_redis.c */
+int wl_swarm_init(struct swarm_store *st, struct worker *w);
+void wl_swarm_close(struct swarm_store *st);
+bool wl_swarm_ready(const struct swarm_store *st);
+/* Each issues one script call for job j; the job's reply is written and sent when it ends. */
+void wl_swarm_announce(struct swarm_store *st, struct job *j);
+void wl_swarm_scrape(struct swarm_store *st, struct job *j, const struct wl_msg_scrape *m);
+void wl_swarm_stats(struct swarm_store *st, struct job *j);
+void wl_swarm_sweep(struct swarm_store *st);
+void wl_swarm_drop(struct swarm_store *st, const uint8_t hash[20]);
+
+/* registry_link.c */
+int wl_reglink_start(struct worker *w);
+void wl_reglink_stop(struct worker *w);
+/* NULL when the hash may be announced, else the failure reason. */
+const char *wl_reglink_refusal(struct worker *w, const uint8_t hash[20], char *tmp, size_t tmplen);
+void wl_reglink_note_swarm(struct worker *w, const uint8_t hash[20], uint64_t seeders,
+                           uint64_t leechers, uint64_t completions);
+
+#endif

@@ -1,0 +1,142 @@
+/* The gateway's bus clients. Announce: an NNG req socket that LISTENS (workers dial in, so
+ * `--scale announce=N` needs no configuration); registry: a req socket that dials the registry.
+ * Every call takes a pooled request object with its own NNG context and aio (many in flight,
+ * no allocation per call after warm-up). The send completion starts the receive on the NNG
+ * thread; only the final completion is handed to the loop, through the uvnng queue.
+ * NNG_OPT_REQ_RESENDTIME makes a request to a worker that hangs go to another one; a worker
+ * that dies is bypassed at once (its pipe closes and req resends). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+
+#include <nng/protocol/reqrep0/req.h>
+#include "wl/error.h"
+#include "wl/log.h"
+
+enum { POOL_MAX = 65536 };
+
+static void breq_loop(struct wl_uvnng_item *item) {
+  struct breq *r = (struct breq *)item;
+  struct gw *gw = r->gw;
+  struct backend *b = &gw->bk[r->bk];
+  int rv = 0;
+  if (r->result == NNG_ETIMEDOUT) {
+    rv = WL_ETIMEOUT;
+    gw->m.backend_timeouts[r->bk]++;
+  } else if (r->result != 0) {
+    rv = WL_EBACKEND;
+    gw->m.backend_errors[r->bk]++;
+  }
+  const void *body = r->reply ? nng_msg_body(r->reply) : NULL;
+  size_t len = r->reply ? nng_msg_len(r->reply) : 0;
+  r->fn(r, rv, body, len);
+  if (r->reply) nng_msg_free(r->reply);
+  r->reply = NULL;
+  r->next_free = b->free;
+  b->free = r;
+  b->nfree++;
+}
+
+static void breq_cb(void *arg) {
+  struct breq *r = arg;
+  int rv = nng_aio_result(r->aio);
+  if (r->sending) {
+    r->sending = false;
+    if (rv == 0) {
+      nng_ctx_recv(r->ctx, r->aio);
+      return;
+    }
+    nng_msg_free(nng_aio_get_msg(r->aio));
+    r->reply = NULL;
+  } else {
+    r->reply = rv == 0 ? nng_aio_get_msg(r->aio) : NULL;
+  }
+  r->result = rv;
+  wl_uvnng_post(&r->gw->q, &r->item, breq_loop);
+}
+
+struct breq *wl_backend_call(struct gw *gw, enum backend_id bk, const void *msg, size_t len,
+                             int timeout_ms, breq_fn fn, void *arg) {
+  struct backend *b = &gw->bk[bk];
+  struct breq *r = b->free;
+  if (r) {
+    b->free = r->next_free;
+    b->nfree--;
+  } else {
+    if (b->total >= b->cap) return NULL;
+    r = calloc(1, sizeof *r);
+    if (r == NULL) return NULL;
+    r->gw = gw;
+    r->bk = bk;
+    if (nng_ctx_open(&r->ctx, b->sock) != 0 || nng_aio_alloc(&r->aio, breq_cb, r) != 0) {
+      free(r);
+      return NULL;
+    }
+    b->total++;
+  }
+  nng_msg *m;
+  if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, msg, len) != 0) {
+    r->next_free = b->free;
+    b->free = r;
+    b->nfree++;
+    return NULL;
+  }
+  r->fn = fn;
+  r->arg = arg;
+  r->sending = true;
+  r->reply = NULL;
+  nng_aio_set_msg(r->aio, m);
+  /* The timeout covers waiting for a worker to be connected as well as the answer. */
+  nng_aio_set_timeout(r->aio, timeout_ms);
+  nng_ctx_send(r->ctx, r->aio);
+  return r;
+}
+
+static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg) {
+  /* Counted atomically on NNG's thread; read by /metrics on the loop. */
+  struct backend *b = arg;
+  (void)p;
+  if (ev == NNG_PIPE_EV_ADD_POST)
+    __atomic_add_fetch(&b->pipes, 1, __ATOMIC_RELAXED);
+  else if (ev == NNG_PIPE_EV_REM_POST)
+    __atomic_sub_fetch(&b->pipes, 1, __ATOMIC_RELAXED);
+}
+
+int wl_backend_start(struct gw *gw) {
+  char url[600];
+  int rv;
+  for (int i = 0; i < 2; i++) {
+    struct backend *b = &gw->bk[i];
+    if (nng_req0_open(&b->sock) != 0) return WL_ENOMEM;
+    b->cap = POOL_MAX;
+    nng_setopt_size(b->sock, NNG_OPT_RECVMAXSZ, 128u << 20);
+    nng_setopt_ms(b->sock, NNG_OPT_RECONNMINT, 50);
+    nng_setopt_ms(b->sock, NNG_OPT_RECONNMAXT, 1000);
+    /* resend to another worker if one does not answer; at-least-once delivery */
+    nng_setopt_ms(b->sock, NNG_OPT_REQ_RESENDTIME, i == BK_ANNOUNCE ? 2000 : NNG_DURATION_INFINITE);
+    nng_pipe_notify(b->sock, NNG_PIPE_EV_ADD_POST, on_pipe, b);
+    nng_pipe_notify(b->sock, NNG_PIPE_EV_REM_POST, on_pipe, b);
+  }
+  rv = wl_config_endpoint(gw->cfg, gw->cfg->announce_bus, "announce.ipc", url, sizeof url);
+  if (rv < 0) return rv;
+  if (strncmp(url, "ipc://", 6) == 0) remove(url + 6); /* a stale socket file of a dead gateway */
+  rv = nng_listen(gw->bk[BK_ANNOUNCE].sock, url, NULL, 0);
+  if (rv != 0) {
+    WL_ERROR("gateway", "cannot listen for announce workers on %s: %s", url, nng_strerror(rv));
+    return WL_EIO;
+  }
+  WL_INFO("gateway", "announce workers dial %s", url);
+  rv = wl_config_endpoint(gw->cfg, gw->cfg->registry_bus, "registry.ipc", url, sizeof url);
+  if (rv < 0) return rv;
+  rv = nng_dial(gw->bk[BK_REGISTRY].sock, url, NULL, NNG_FLAG_NONBLOCK);
+  if (rv != 0) {
+    WL_ERROR("gateway", "cannot dial the registry at %s: %s", url, nng_strerror(rv));
+    return WL_EIO;
+  }
+  return 0;
+}
+
+void wl_backend_stop(struct gw *gw) {
+  for (int i = 0; i < 2; i++) nng_close(gw->bk[i].sock);
+}

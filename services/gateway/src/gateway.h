@@ -1,0 +1,190 @@
+/* The gateway: one libuv loop serving HTTP/1.1 (http-parser), turning tracker requests into
+ * bus messages for the announce workers and registry requests into messages for the registry,
+ * and answering /health, /metrics and the web UI itself. Holds no swarm or registry state. */
+#ifndef WL_GATEWAY_H
+#define WL_GATEWAY_H
+
+#include <http_parser.h>
+#include <nng/nng.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "wl/buf.h"
+#include "wl/config.h"
+#include "wl/hashmap.h"
+#include "wl/uvnng.h"
+
+struct gw;
+struct conn;
+struct breq;
+
+enum { URL_MAX = 8192, HEADERS_MAX = 16384, JSON_BODY_MAX = 1 << 20 };
+
+/* ---- metrics (metrics.c) ---- */
+enum route {
+  R_ANNOUNCE, R_SCRAPE, R_HEALTH, R_METRICS, R_REGISTRY, R_UI, R_OTHER, R_COUNT
+};
+enum { LAT_BUCKETS = 12 };
+struct metrics {
+  uint64_t requests[R_COUNT][6]; /* by status class 1xx..5xx, [0] unused */
+  uint64_t announces, scrapes, rate_limited;
+  uint64_t failures_announce; /* bencoded failure answers */
+  uint64_t backend_errors[2], backend_timeouts[2]; /* [0] announce, [1] registry */
+  uint64_t lat_bucket[R_COUNT][LAT_BUCKETS + 1];
+  double lat_sum[R_COUNT];
+  uint64_t connections_total, connections_refused;
+  /* cached figures from other services */
+  int64_t active_peers, swarms, registered, stats_lag_ms, workers_up;
+  uint64_t cache_time_ms;
+  bool fetching;
+  struct conn *waiters; /* /metrics requests waiting for the fetch */
+  int fetch_pending;
+};
+
+/* ---- a connection ---- */
+struct hdr_state {
+  bool in_value;
+  int which; /* index of an interesting header, -1 otherwise */
+};
+
+enum hdr_id { H_HOST, H_XFF, H_KEY, H_ORIGIN, H_INM, H_AE, H_CT, H_ACRM, H_COUNT };
+
+struct conn {
+  uv_tcp_t tcp;
+  struct gw *gw;
+  http_parser parser;
+  uint8_t ip[16];
+  uint8_t ip_len;
+  char ipstr[64];
+  uint64_t rate_key_hi, rate_key_lo;
+  struct wl_buf url;
+  struct wl_buf hname;
+  struct wl_buf hdr[H_COUNT];
+  struct hdr_state hs;
+  size_t header_bytes;
+  struct wl_buf body;
+  size_t body_cap;
+  struct wl_buf pending; /* bytes read past the end of the current request */
+  struct wl_buf out;
+  uv_write_t wreq;
+  uv_timer_t timer;
+  char *rbuf;
+  uint64_t req_start_ns;
+  enum route route;
+  int status;
+  int early_status; /* set while parsing: answer this once the message ends (or at once) */
+  bool in_headers;
+  bool msg_done;
+  bool keep_alive;
+  bool busy;    /* a request is being answered */
+  bool writing;
+  bool closing;
+  bool counted_ip;
+  int closes; /* handles closed so far (tcp, timer) */
+  bool ann_compact, ann_no_peer_id; /* how to render the announce being answered */
+  struct breq *breq; /* the backend request in flight, if any */
+  struct conn *next_waiter;
+};
+
+/* ---- backends (backend.c) ---- */
+enum backend_id { BK_ANNOUNCE = 0, BK_REGISTRY = 1 };
+typedef void (*breq_fn)(struct breq *r, int result, const void *reply, size_t len);
+struct breq {
+  struct wl_uvnng_item item;
+  struct gw *gw;
+  enum backend_id bk;
+  nng_ctx ctx;
+  nng_aio *aio;
+  bool sending;
+  int result;
+  nng_msg *reply;
+  breq_fn fn;
+  void *arg;
+  struct breq *next_free;
+};
+
+struct backend {
+  nng_socket sock;
+  struct breq *free;
+  size_t nfree;
+  size_t total;
+  size_t cap;
+  int pipes; /* connected peers (workers), updated on the loop thread */
+};
+
+struct gw {
+  const struct wl_config *cfg;
+  uv_loop_t *loop;
+  uv_tcp_t listener;
+  struct wl_uvnng q;
+  struct backend bk[2];
+  struct metrics m;
+  struct wl_buf scratch; /* per-request scratch, reset per use */
+  size_t nconns;
+  uv_signal_t sigterm, sigint;
+  bool stopping;
+  struct staticfiles *web;
+  struct ratelimit *rl;
+  struct wl_hashmap per_ip; /* client IP (padded to 20 bytes) -> open connections */
+  char *rbuf; /* one read buffer: every read is parsed or copied before the next */
+};
+
+/* http.c */
+int wl_http_listen(struct gw *gw);
+void wl_http_stop(struct gw *gw);
+/* Answer the current request. The body is copied. */
+void wl_http_respond(struct conn *c, int status, const char *ctype, const char *extra_headers,
+                     const void *body, size_t len);
+void wl_http_json_error(struct conn *c, int status, const char *msg);
+const char *wl_http_header(struct conn *c, enum hdr_id h, size_t *len);
+/* A backend call of c ended: false when c was closed meanwhile (and is now freed). */
+bool wl_http_breq_done(struct conn *c);
+uint64_t wl_now_ms(void);
+
+/* router.c */
+void wl_route(struct conn *c);
+
+/* tracker.c */
+void wl_tracker_announce(struct conn *c, const char *passkey, size_t passkey_len,
+                         const char *query, size_t qlen);
+void wl_tracker_scrape(struct conn *c, const char *passkey, size_t passkey_len,
+                       const char *query, size_t qlen);
+void wl_tracker_fail(struct conn *c, const char *reason);
+
+/* backend.c */
+int wl_backend_start(struct gw *gw);
+void wl_backend_stop(struct gw *gw);
+/* Sends msg (copied) to a backend; fn runs on the loop exactly once with the reply (result 0)
+ * or an error (WL_ETIMEOUT, WL_EBACKEND). Returns NULL when too many are in flight (fn never
+ * runs then). */
+struct breq *wl_backend_call(struct gw *gw, enum backend_id bk, const void *msg, size_t len,
+                             int timeout_ms, breq_fn fn, void *arg);
+
+/* registry_proxy.c */
+void wl_registry_forward(struct conn *c, const char *path, size_t plen, const char *query,
+                         size_t qlen);
+
+/* ops.c: /health and /metrics */
+void wl_ops_health(struct conn *c);
+void wl_ops_metrics(struct conn *c);
+void wl_metrics_observe(struct gw *gw, enum route r, int status, double seconds);
+
+/* static.c: the web UI */
+struct staticfiles *wl_static_load(const char *dir);
+void wl_static_free(struct staticfiles *s);
+/* true if the path is the UI's (answered), false to fall through */
+bool wl_static_serve(struct conn *c, const char *path, size_t plen);
+
+/* passkey.c */
+/* 0 valid; else a failure reason is written into reason. *user gets the user id. */
+int wl_passkey_check(const struct wl_config *cfg, const char *pk, size_t n, const char **user,
+                     size_t *ulen, char *reason, size_t rlen);
+
+/* ratelimit.c */
+struct ratelimit *wl_ratelimit_new(const struct wl_config *cfg);
+void wl_ratelimit_free(struct ratelimit *rl);
+/* true when the request may proceed (takes a token) */
+bool wl_ratelimit_take(struct ratelimit *rl, const uint8_t *ip, uint8_t ip_len, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,71 @@
+/* wl-gateway: the HTTP front of Weightless. Configuration from the environment (libcommon's
+ * table); SIGTERM/SIGINT stop accepting, let in-flight requests finish, and exit. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "wl/error.h"
+#include "wl/log.h"
+
+static void on_stop_timer(uv_timer_t *t) { uv_stop(t->loop); }
+
+static void on_signal(uv_signal_t *h, int signum) {
+  struct gw *gw = h->data;
+  if (gw->stopping) return;
+  gw->stopping = true;
+  WL_INFO("gateway", "signal %d: stopping", signum);
+  wl_http_stop(gw);
+  uv_signal_stop(&gw->sigterm);
+  uv_signal_stop(&gw->sigint);
+  /* give in-flight requests up to the backend timeout to finish */
+  static uv_timer_t t;
+  uv_timer_init(gw->loop, &t);
+  uv_timer_start(&t, on_stop_timer, (uint64_t)gw->cfg->backend_timeout_ms + 500, 0);
+  uv_unref((uv_handle_t *)&t);
+  uv_unref((uv_handle_t *)&gw->q.async);
+  uv_unref((uv_handle_t *)&gw->sigterm);
+  uv_unref((uv_handle_t *)&gw->sigint);
+}
+
+int main(int argc, char **argv) {
+  struct wl_config cfg;
+  char err[256];
+  if (argc > 1) {
+    fprintf(stderr, "usage: wl-gateway (configured through WL_* environment variables)\n");
+    return 2;
+  }
+  if (wl_config_load(&cfg, err, sizeof err) < 0) {
+    fprintf(stderr, "wl-gateway: invalid configuration: %s\n", err);
+    return 2;
+  }
+  enum wl_log_level lvl;
+  if (wl_log_parse_level(cfg.log_level, &lvl) < 0) {
+    fprintf(stderr, "wl-gateway: invalid configuration: WL_LOG_LEVEL: expected debug, info, warn or error\n");
+    return 2;
+  }
+  wl_log_set_level(lvl);
+  signal(SIGPIPE, SIG_IGN);
+
+  struct gw *gw = calloc(1, sizeof *gw);
+  if (!gw) return 1;
+  gw->cfg = &cfg;
+  gw->loop = uv_default_loop();
+  wl_buf_init(&gw->scratch, 64u << 20);
+  if (wl_uvnng_init(&gw->q, gw->loop) < 0) return 1;
+  gw->web = wl_static_load(*cfg.web_dir ? cfg.web_dir : WL_DEFAULT_WEB_DIR);
+  gw->rl = wl_ratelimit_new(&cfg);
+  if (cfg.rate_limit_rps > 0 && !gw->rl) return 1;
+  if (wl_backend_start(gw) < 0) return 1;
+  if (wl_http_listen(gw) < 0) return 1;
+  uv_signal_init(gw->loop, &gw->sigterm);
+  uv_signal_init(gw->loop, &gw->sigint);
+  gw->sigterm.data = gw->sigint.data = gw;
+  uv_signal_start(&gw->sigterm, on_signal, SIGTERM);
+  uv_signal_start(&gw->sigint, on_signal, SIGINT);
+  uv_run(gw->loop, UV_RUN_DEFAULT);
+  wl_backend_stop(gw);
+  WL_INFO("gateway", "stopped");
+  return 0;
+}
