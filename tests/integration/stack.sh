@@ -47,7 +47,7 @@ start)
   WL_BUILD_DIR=$build setsid "$here/scripts/run-stack" >"$dir/stack.log" 2>&1 &
   echo $! >"$dir/run.pid"
   for i in $(seq 1 150); do
-    if curl -fsS -m 1 "http://127.0.0.1:$http/health" >/dev/null 2>&1; then
+    if curl -fsS -m 1 "http://127.0.0.1:$http${STACK_READY_PATH:-/health}" >/dev/null 2>&1; then
       echo "stack up on port $http (log: $dir/stack.log)"; exit 0
     fi
     sleep 0.2

@@ -34,12 +34,14 @@ static void expect_failure(const struct tu_peer *p, const char *extra_url, const
   struct tu_resp r;
   struct tu_benc b;
   if (extra_url) {
-    char url[2048];
+    char url[8192];
     snprintf(url, sizeof url, "%s%s", env.http, extra_url);
-    assert_int_equal(tu_http("GET", url, p ? p->src_ip : "127.0.0.1", NULL, NULL, 0, &r), 0);
+    char ip[32];
+    assert_int_equal(tu_http("GET", url, peer_ip(ip), NULL, NULL, 0, &r), 0);
   } else {
     assert_int_equal(tu_announce(&env, p, &r), 0);
   }
+  (void)0;
   assert_int_equal(r.status, 200);
   char ct[100];
   assert_non_null(tu_header(&r, "Content-Type", ct, sizeof ct));
@@ -266,7 +268,7 @@ static void stopped_and_completed(void **state) {
 
 static void scrape_rules(void **state) {
   uint8_t h[3][20];
-  char hx[3][64], url[2048], ip[32];
+  char hx[3][64], url[8192], ip[32];
   struct tu_peer p;
   struct tu_resp r;
   struct tu_benc b;
@@ -408,6 +410,7 @@ static void ipv6_peers(void **state) {
 }
 
 static void keepalive_and_pipelining(void **state) {
+  char ipbuf[32];
   uint8_t h[20];
   char hx[64], req[8192];
   tu_random_hash(h);
@@ -417,41 +420,44 @@ static void keepalive_and_pipelining(void **state) {
     n += snprintf(req + n, sizeof req - (size_t)n,
                   "GET /announce?info_hash=%s&peer_id=-WL0001-00000000000%d&port=%d&uploaded=0&downloaded=0&left=1 HTTP/1.1\r\nHost: x\r\n\r\n",
                   hx, i, 7000 + i);
-  n += snprintf(req + n, sizeof req - (size_t)n, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  n += snprintf(req + n, sizeof req - (size_t)n, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   char out[65536];
   bool closed;
-  long got = tu_raw(env.http_port, "127.0.0.1", req, (size_t)n, out, sizeof out, 5000, &closed);
+  long got = tu_raw(env.http_port, "127.0.0.1", peer_ip(ipbuf), req, (size_t)n, out, sizeof out, 5000, &closed);
   assert_true(got > 0);
   assert_true(closed); /* Connection: close on the last one */
   /* four answers, in order */
   int answers = 0;
-  for (char *p = out; (p = strstr(p, "HTTP/1.1 200 OK")) != NULL; p++) answers++;
+  /* the bodies hold binary peer lists (NUL bytes): search with memmem */
+  for (char *p = out; (p = memmem(p, (size_t)(out + got - p), "HTTP/1.1 200 OK", 15)) != NULL; p++)
+    answers++;
   assert_int_equal(answers, 4);
-  char *last = strstr(out, "\r\n\r\nOK");
+  char *last = memmem(out, (size_t)got, "tracker_announces_total", 23);
   assert_non_null(last);
   /* HTTP/1.0 without keep-alive: closed after one answer */
-  const char r10[] = "GET /health HTTP/1.0\r\n\r\n";
-  got = tu_raw(env.http_port, "127.0.0.1", r10, sizeof r10 - 1, out, sizeof out, 5000, &closed);
+  const char r10[] = "GET /metrics HTTP/1.0\r\n\r\n";
+  got = tu_raw(env.http_port, "127.0.0.1", peer_ip(ipbuf), r10, sizeof r10 - 1, out, sizeof out, 5000, &closed);
   assert_true(got > 0 && closed);
   assert_non_null(strstr(out, "HTTP/1.1 200 OK"));
 }
 
 static void malformed_http(void **state) {
+  char ipbuf[32];
   char out[65536];
   bool closed;
   const char garbage[] = "\x16\x03\x01\x02\x00garbage\r\n\r\n";
-  long got = tu_raw(env.http_port, "127.0.0.1", garbage, sizeof garbage - 1, out, sizeof out, 5000, &closed);
+  long got = tu_raw(env.http_port, "127.0.0.1", peer_ip(ipbuf), garbage, sizeof garbage - 1, out, sizeof out, 5000, &closed);
   assert_true(got > 0 && closed);
   assert_non_null(strstr(out, "HTTP/1.1 400"));
   /* pipelined garbage after a good request: the good one is answered, then 400 and close */
-  const char mixed[] = "GET /health HTTP/1.1\r\nHost: x\r\n\r\nBLAH BLAH BLAH\r\n\r\n";
-  got = tu_raw(env.http_port, "127.0.0.1", mixed, sizeof mixed - 1, out, sizeof out, 5000, &closed);
+  const char mixed[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\nBLAH BLAH BLAH\r\n\r\n";
+  got = tu_raw(env.http_port, "127.0.0.1", peer_ip(ipbuf), mixed, sizeof mixed - 1, out, sizeof out, 5000, &closed);
   assert_true(got > 0 && closed);
   assert_non_null(strstr(out, "HTTP/1.1 200"));
   assert_non_null(strstr(out, "HTTP/1.1 400"));
   /* bad Content-Length */
   const char badlen[] = "POST /api/registry HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n";
-  got = tu_raw(env.http_port, "127.0.0.1", badlen, sizeof badlen - 1, out, sizeof out, 5000, &closed);
+  got = tu_raw(env.http_port, "127.0.0.1", peer_ip(ipbuf), badlen, sizeof badlen - 1, out, sizeof out, 5000, &closed);
   assert_true(got > 0 && closed);
   assert_non_null(strstr(out, "HTTP/1.1 400"));
   /* URL too long: 414 */
@@ -460,28 +466,28 @@ static void malformed_http(void **state) {
   memset(big + n, 'a', 10000);
   n += 10000;
   n += snprintf(big + n, sizeof big - (size_t)n, " HTTP/1.1\r\nHost: x\r\n\r\n");
-  got = tu_raw(env.http_port, "127.0.0.1", big, (size_t)n, out, sizeof out, 5000, &closed);
+  got = tu_raw(env.http_port, "127.0.0.1", peer_ip(ipbuf), big, (size_t)n, out, sizeof out, 5000, &closed);
   assert_true(got > 0);
   assert_non_null(strstr(out, "HTTP/1.1 414"));
   /* headers too large: 431 */
-  n = snprintf(big, sizeof big, "GET /health HTTP/1.1\r\nX-Big: ");
+  n = snprintf(big, sizeof big, "GET /metrics HTTP/1.1\r\nX-Big: ");
   memset(big + n, 'b', 17000);
   n += 17000;
   n += snprintf(big + n, sizeof big - (size_t)n, "\r\n\r\n");
-  got = tu_raw(env.http_port, "127.0.0.1", big, (size_t)n, out, sizeof out, 5000, &closed);
+  got = tu_raw(env.http_port, "127.0.0.1", peer_ip(ipbuf), big, (size_t)n, out, sizeof out, 5000, &closed);
   assert_true(got > 0);
   assert_non_null(strstr(out, "HTTP/1.1 431"));
   /* 404 JSON and 405 */
   struct tu_resp r;
   char url[256], ct[100];
   snprintf(url, sizeof url, "%s/no/such/path", env.http);
-  assert_int_equal(tu_http("GET", url, "127.0.0.1", NULL, NULL, 0, &r), 0);
+  assert_int_equal(tu_http("GET", url, peer_ip(ipbuf), NULL, NULL, 0, &r), 0);
   assert_int_equal(r.status, 404);
   assert_string_equal(tu_header(&r, "Content-Type", ct, sizeof ct), "application/json");
   assert_non_null(strstr((char *)r.body.data, "\"error\""));
   tu_resp_release(&r);
   snprintf(url, sizeof url, "%s/announce", env.http);
-  assert_int_equal(tu_http("POST", url, "127.0.0.1", NULL, "x", 1, &r), 0);
+  assert_int_equal(tu_http("POST", url, peer_ip(ipbuf), NULL, "x", 1, &r), 0);
   assert_int_equal(r.status, 405);
   assert_non_null(tu_header(&r, "Allow", ct, sizeof ct));
   tu_resp_release(&r);

@@ -184,7 +184,7 @@ const char *tu_failure(const struct tu_benc *b, char *out, size_t outlen) {
   return out;
 }
 
-long tu_raw(int port, const char *host, const void *req, size_t len, char *out, size_t outlen,
+long tu_raw(int port, const char *host, const char *src_ip, const void *req, size_t len, char *out, size_t outlen,
             int timeout_ms, bool *closed) {
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
@@ -204,6 +204,14 @@ long tu_raw(int port, const char *host, const void *req, size_t len, char *out, 
     sl = sizeof *a;
   }
   int fd = socket(fam, SOCK_STREAM, 0);
+  if (fd >= 0 && src_ip && fam == AF_INET) {
+    struct sockaddr_in src = {.sin_family = AF_INET};
+    inet_pton(AF_INET, src_ip, &src.sin_addr);
+    if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
+      close(fd);
+      return -1;
+    }
+  }
   if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl) < 0) {
     if (fd >= 0) close(fd);
     return -1;

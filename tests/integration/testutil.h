@@ -74,7 +74,7 @@ const char *tu_failure(const struct tu_benc *b, char *out, size_t outlen);
 
 /* Raw TCP exchange: sends req, reads until the peer closes or timeout_ms passes. Returns bytes
  * read, and *closed says whether the server closed the connection. */
-long tu_raw(int port, const char *host, const void *req, size_t len, char *out, size_t outlen,
+long tu_raw(int port, const char *host, const char *src_ip, const void *req, size_t len, char *out, size_t outlen,
             int timeout_ms, bool *closed);
 
 /* Runs a shell command, returns its exit status. */
