@@ -237,6 +237,22 @@ int wl_proto_encode_registered_event(struct wl_buf *b, const struct wl_msg_regis
   return enc_done(&e);
 }
 
+int wl_proto_encode_user_get(struct wl_buf *b, const char *user, size_t len) {
+  struct enc e;
+  enc_init(&e, b, WL_MSG_USER_GET, 1);
+  enc_str(&e, user, len);
+  return enc_done(&e);
+}
+
+int wl_proto_encode_user_rep(struct wl_buf *b, const struct wl_msg_user_rep *m) {
+  struct enc e;
+  enc_init(&e, b, WL_MSG_USER_REP, 3);
+  enc_bool(&e, m->found);
+  enc_u64(&e, m->uploaded);
+  enc_u64(&e, m->downloaded);
+  return enc_done(&e);
+}
+
 /* ---- decoding ------------------------------------------------------------------------- */
 
 static int fail(struct wl_proto_in *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -645,6 +661,27 @@ int wl_proto_decode_registered_event(struct wl_proto_in *in, struct wl_msg_regis
   TRY(fields(in, WL_MSG_REGISTERED_EVENT, 2, &f));
   TRY(get_bin_exact(in, &f[0], "hash", 20, m->hash));
   TRY(get_bool(in, &f[1], "registered", &m->registered));
+out:
+  return rv;
+}
+
+int wl_proto_decode_user_get(struct wl_proto_in *in, const char **user, size_t *len) {
+  msgpack_object *f;
+  int rv;
+  TRY(fields(in, WL_MSG_USER_GET, 1, &f));
+  TRY(get_str(in, &f[0], "user_id", 64, user, len));
+out:
+  return rv;
+}
+
+int wl_proto_decode_user_rep(struct wl_proto_in *in, struct wl_msg_user_rep *m) {
+  msgpack_object *f;
+  int rv;
+  memset(m, 0, sizeof *m);
+  TRY(fields(in, WL_MSG_USER_REP, 3, &f));
+  TRY(get_bool(in, &f[0], "found", &m->found));
+  TRY(get_u64(in, &f[1], "uploaded", INT64_MAX, &m->uploaded));
+  TRY(get_u64(in, &f[2], "downloaded", INT64_MAX, &m->downloaded));
 out:
   return rv;
 }

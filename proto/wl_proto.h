@@ -135,6 +135,11 @@ struct wl_msg_registered_event {
   bool registered;
 };
 
+struct wl_msg_user_rep {
+  bool found;
+  uint64_t uploaded, downloaded;
+};
+
 /* Holds one decoded message. */
 struct wl_proto_in {
   msgpack_unpacked up;
@@ -162,6 +167,8 @@ int wl_proto_decode_swarm_stats(struct wl_proto_in *in, struct wl_msg_swarm_stat
 int wl_proto_decode_block_event(struct wl_proto_in *in, struct wl_msg_block_event *m);
 int wl_proto_decode_blocklist_rep(struct wl_proto_in *in, struct wl_msg_blocklist_rep *m);
 int wl_proto_decode_registered_event(struct wl_proto_in *in, struct wl_msg_registered_event *m);
+int wl_proto_decode_user_get(struct wl_proto_in *in, const char **user, size_t *len);
+int wl_proto_decode_user_rep(struct wl_proto_in *in, struct wl_msg_user_rep *m);
 
 /* Encoders: append one message to b. 0, or WL_ETOOBIG/WL_ENOMEM. */
 int wl_proto_encode_error(struct wl_buf *b, int64_t code, const char *text);
@@ -182,5 +189,7 @@ int wl_proto_encode_blocklist_get(struct wl_buf *b);
 int wl_proto_encode_blocklist_rep(struct wl_buf *b, const uint8_t *hashes, size_t n,
                                   const uint8_t *registered, size_t nreg);
 int wl_proto_encode_registered_event(struct wl_buf *b, const struct wl_msg_registered_event *m);
+int wl_proto_encode_user_get(struct wl_buf *b, const char *user, size_t len);
+int wl_proto_encode_user_rep(struct wl_buf *b, const struct wl_msg_user_rep *m);
 
 #endif

@@ -96,6 +96,14 @@ static void job_process(struct wl_uvnng_item *item) {
   case WL_MSG_STATS:
     wl_swarm_stats(&w->store, j);
     return;
+  case WL_MSG_USER_GET: {
+    const char *user;
+    size_t ulen;
+    rv = wl_proto_decode_user_get(&j->in, &user, &ulen);
+    if (rv < 0) break;
+    wl_swarm_user(&w->store, j, user, ulen);
+    return;
+  }
   default:
     snprintf(j->in.reason, sizeof j->in.reason, "unexpected message %s", wl_msg_name(j->in.type));
     break;

@@ -441,6 +441,37 @@ void wl_swarm_stats(struct swarm_store *st, struct job *j) {
   send_cmd(st, j, on_stats);
 }
 
+static void on_user(redisAsyncContext *ac, void *reply, void *priv) {
+  struct job *j = priv;
+  redisReply *r = reply;
+  wl_buf_reset(&j->out);
+  if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+    wl_proto_encode_error(&j->out, WL_EBACKEND, "Redis unavailable");
+  } else {
+    struct wl_msg_user_rep u = {0};
+    for (int i = 0; i < 2; i++) {
+      redisReply *e = r->element[i];
+      if (e->type != REDIS_REPLY_STRING) continue;
+      u.found = true;
+      long long v = strtoll(e->str, NULL, 10);
+      if (i == 0) u.uploaded = v > 0 ? (uint64_t)v : 0;
+      else u.downloaded = v > 0 ? (uint64_t)v : 0;
+    }
+    wl_proto_encode_user_rep(&j->out, &u);
+  }
+  wl_job_reply(j);
+}
+
+void wl_swarm_user(struct swarm_store *st, struct job *j, const char *user, size_t len) {
+  snprintf(j->keys[0], sizeof j->keys[0], "wl:user:%.*s", (int)len, user);
+  j->argc = 4;
+  set_arg(j, 0, "HMGET", 5);
+  set_arg(j, 1, j->keys[0], strlen(j->keys[0]));
+  set_arg(j, 2, "uploaded", 8);
+  set_arg(j, 3, "downloaded", 10);
+  send_cmd(st, j, on_user);
+}
+
 static void on_fire_and_forget(redisAsyncContext *ac, void *reply, void *priv) {
   redisReply *r = reply;
   const char *what = priv;

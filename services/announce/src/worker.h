@@ -59,7 +59,7 @@ struct job {
   const char *argv_fixed[32];
   size_t argvlen_fixed[32];
   struct wl_buf keybuf; /* key names of a scrape */
-  char keys[7][64];
+  char keys[7][80];
   char nums[12][24];
   bool retried;
 };
@@ -102,6 +102,7 @@ bool wl_swarm_ready(const struct swarm_store *st);
 void wl_swarm_announce(struct swarm_store *st, struct job *j);
 void wl_swarm_scrape(struct swarm_store *st, struct job *j, const struct wl_msg_scrape *m);
 void wl_swarm_stats(struct swarm_store *st, struct job *j);
+void wl_swarm_user(struct swarm_store *st, struct job *j, const char *user, size_t len);
 void wl_swarm_sweep(struct swarm_store *st);
 void wl_swarm_drop(struct swarm_store *st, const uint8_t hash[20]);
 

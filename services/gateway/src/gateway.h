@@ -54,10 +54,10 @@ struct conn {
   uv_tcp_t tcp;
   struct gw *gw;
   http_parser parser;
-  uint8_t ip[16];
+  uint8_t ip[16]; /* the client: socket peer, or X-Forwarded-For from a trusted proxy */
   uint8_t ip_len;
-  char ipstr[64];
-  uint64_t rate_key_hi, rate_key_lo;
+  uint8_t sock_ip[16]; /* the socket peer (connection caps) */
+  uint8_t sock_ip_len;
   struct wl_buf url;
   struct wl_buf hname;
   struct wl_buf hdr[H_COUNT];
@@ -83,6 +83,7 @@ struct conn {
   bool counted_ip;
   int closes; /* handles closed so far (tcp, timer) */
   bool ann_compact, ann_no_peer_id; /* how to render the announce being answered */
+  char ann_user[65]; /* user of a /api/users request being answered */
   struct breq *breq; /* the backend request in flight, if any */
   struct conn *next_waiter;
 };
@@ -125,6 +126,7 @@ struct gw {
   uv_signal_t sigterm, sigint;
   bool stopping;
   struct staticfiles *web;
+  struct proxies *proxies;
   struct ratelimit *rl;
   struct wl_hashmap per_ip; /* client IP (padded to 20 bytes) -> open connections */
   char *rbuf; /* one read buffer: every read is parsed or copied before the next */
@@ -180,6 +182,16 @@ bool wl_static_serve(struct conn *c, const char *path, size_t plen);
 /* 0 valid; else a failure reason is written into reason. *user gets the user id. */
 int wl_passkey_check(const struct wl_config *cfg, const char *pk, size_t n, const char **user,
                      size_t *ulen, char *reason, size_t rlen);
+
+/* proxy.c: WL_TRUSTED_PROXIES */
+struct proxies *wl_proxies_parse(const char *list, char *err, size_t errlen);
+void wl_proxies_free(struct proxies *p);
+/* Sets c->ip from the socket peer, or from X-Forwarded-For when the peer is trusted. */
+void wl_proxies_client_ip(const struct proxies *p, struct conn *c);
+
+/* users.c: POST /api/passkeys, GET /api/users */
+void wl_users_passkey(struct conn *c);
+void wl_users_get(struct conn *c, const char *query, size_t qlen);
 
 /* ratelimit.c */
 struct ratelimit *wl_ratelimit_new(const struct wl_config *cfg);

@@ -50,8 +50,8 @@ static const char *reason_phrase(int status) {
 
 static void ip_key(const struct conn *c, uint8_t key[20]) {
   memset(key, 0, 20);
-  memcpy(key, c->ip, c->ip_len);
-  key[19] = c->ip_len;
+  memcpy(key, c->sock_ip, c->sock_ip_len);
+  key[19] = c->sock_ip_len;
 }
 
 static void conn_free(struct conn *c) {
@@ -448,6 +448,8 @@ static void on_connection(uv_stream_t *server, int status) {
   }
   uv_tcp_nodelay(&c->tcp, 1);
   peer_address(c);
+  memcpy(c->sock_ip, c->ip, 16);
+  c->sock_ip_len = c->ip_len;
   wl_buf_init(&c->url, URL_MAX);
   wl_buf_init(&c->hname, 256);
   for (int i = 0; i < H_COUNT; i++) wl_buf_init(&c->hdr[i], 8192);
@@ -458,7 +460,7 @@ static void on_connection(uv_stream_t *server, int status) {
   c->parser.data = c;
 
   bool refuse = gw->nconns > (size_t)gw->cfg->max_connections;
-  if (!refuse && c->ip_len) {
+  if (!refuse && c->sock_ip_len) {
     uint8_t key[20];
     ip_key(c, key);
     uint32_t *n = wl_hashmap_put(&gw->per_ip, key, NULL);

@@ -55,6 +55,11 @@ int main(int argc, char **argv) {
   wl_buf_init(&gw->scratch, 64u << 20);
   if (wl_uvnng_init(&gw->q, gw->loop) < 0) return 1;
   gw->web = wl_static_load(*cfg.web_dir ? cfg.web_dir : WL_DEFAULT_WEB_DIR);
+  gw->proxies = wl_proxies_parse(cfg.trusted_proxies, err, sizeof err);
+  if (gw->proxies == NULL && *cfg.trusted_proxies) {
+    fprintf(stderr, "wl-gateway: invalid configuration: WL_TRUSTED_PROXIES: %s\n", err);
+    return 2;
+  }
   gw->rl = wl_ratelimit_new(&cfg);
   if (cfg.rate_limit_rps > 0 && !gw->rl) return 1;
   if (wl_backend_start(gw) < 0) return 1;

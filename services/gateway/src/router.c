@@ -76,6 +76,7 @@ void wl_route(struct conn *c) {
              : prefix(url, plen, "/api/") ? R_REGISTRY
              : R_OTHER;
 
+  wl_proxies_client_ip(gw->proxies, c);
   if (gw->rl && !wl_ratelimit_take(gw->rl, c->ip, c->ip_len, wl_now_ms())) {
     gw->m.rate_limited++;
     if (is_announce) {
@@ -106,6 +107,14 @@ void wl_route(struct conn *c) {
   if (c->route == R_METRICS) {
     if (!method_get(c)) return not_allowed(c, "GET, HEAD");
     return wl_ops_metrics(c);
+  }
+  if (is(url, plen, "/api/passkeys")) {
+    if (c->parser.method != HTTP_POST) return not_allowed(c, "POST");
+    return wl_users_passkey(c);
+  }
+  if (is(url, plen, "/api/users")) {
+    if (!method_get(c)) return not_allowed(c, "GET, HEAD");
+    return wl_users_get(c, query, qlen);
   }
   if (is(url, plen, "/api/registry") || prefix(url, plen, "/api/registry/") ||
       is(url, plen, "/api/blocklist")) {
