@@ -18,7 +18,7 @@ static int next_ip = 1;
 /* A fresh loopback address for each simulated peer. */
 static const char *peer_ip(char buf[32]) {
   int n = next_ip++;
-  snprintf(buf, 32, "127.%d.%d.%d", 10 + (n >> 16 & 0x3f), n >> 8 & 0xff, (n & 0xff) | 1);
+  snprintf(buf, 32, "127.%d.%d.%d", 10 + n / 62500 % 50, n / 250 % 250, n % 250 + 1);
   return buf;
 }
 

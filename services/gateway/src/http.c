@@ -199,18 +199,18 @@ static int on_headers_complete(http_parser *p) {
   c->in_headers = false;
   if (p->upgrade || p->method == HTTP_CONNECT) {
     c->early_status = 400;
-    return 2;
+    return -1; /* 1 and 2 mean "no body" to http-parser; anything else is an error */
   }
   c->body_cap = body_cap_for(c);
   bool has_len = (p->flags & F_CONTENTLENGTH) != 0;
   if (has_len && p->content_length > c->body_cap) {
     /* Known too big: answer 413 now, without reading the body. */
     c->early_status = c->body_cap == 0 && (p->method == HTTP_GET || p->method == HTTP_HEAD) ? 400 : 413;
-    return 2;
+    return -1;
   }
   if ((p->flags & F_CHUNKED) && c->body_cap == 0) {
     c->early_status = 400;
-    return 2;
+    return -1;
   }
   wl_buf_init(&c->body, c->body_cap);
   return 0;
