@@ -5,6 +5,7 @@
  * connection drops every pending request gets a failure reason and the store reconnects on a
  * timer, without restarting anything. */
 #include <hiredis/adapters/libuv.h>
+#include <hiredis/hiredis.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +65,58 @@ static int parse_url(struct swarm_store *st, const struct wl_config *cfg) {
   return 0;
 }
 
-static void on_retry(uv_timer_t *t) { connect_now(t->data); }
+/* With WL_REDIS_SENTINELS, asks each Sentinel in turn for the current primary of
+ * WL_REDIS_MASTER_NAME and points st->host/port at it. Synchronous with 200 ms timeouts: it runs
+ * only while the worker has no Redis connection (and so cannot serve announces anyway). */
+static int resolve_primary(struct swarm_store *st) {
+  const struct wl_config *cfg = st->w->cfg;
+  const char *p = cfg->redis_sentinels;
+  struct timeval tv = {0, 200000};
+  while (p && *p) {
+    const char *comma = strchr(p, ',');
+    size_t n = comma ? (size_t)(comma - p) : strlen(p);
+    char host[256];
+    int port = 26379;
+    const char *colon = memchr(p, ':', n);
+    size_t hl = colon ? (size_t)(colon - p) : n;
+    if (hl < sizeof host) {
+      memcpy(host, p, hl);
+      host[hl] = '\0';
+      if (colon) port = atoi(colon + 1);
+      redisContext *c = redisConnectWithTimeout(host, port, tv);
+      if (c && !c->err) {
+        redisSetTimeout(c, tv);
+        redisReply *r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", cfg->redis_master_name);
+        if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+            r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING) {
+          int changed = strcmp(st->host, r->element[0]->str) != 0 || st->port != atoi(r->element[1]->str);
+          snprintf(st->host, sizeof st->host, "%s", r->element[0]->str);
+          st->port = atoi(r->element[1]->str);
+          if (changed) WL_INFO("announce", "Sentinel %s:%d says the Redis primary is %s:%d", host, port, st->host, st->port);
+          freeReplyObject(r);
+          redisFree(c);
+          return 0;
+        }
+        if (r) freeReplyObject(r);
+      }
+      if (c) redisFree(c);
+    }
+    p = comma ? comma + 1 : p + n;
+  }
+  return WL_EBACKEND;
+}
+
+static void on_retry(uv_timer_t *t) {
+  struct swarm_store *st = t->data;
+  if (st->ac && !st->connected) {
+    /* A connect that never completed: hiredis' libuv adapter drops poll errors (a refused
+     * connection to a dead primary looks like this), so give up on it and try again. */
+    redisAsyncContext *ac = st->ac;
+    st->ac = NULL;
+    redisAsyncFree(ac);
+  }
+  connect_now(st);
+}
 
 static void schedule_retry(struct swarm_store *st) {
   if (!st->closing) uv_timer_start(&st->retry, on_retry, 250, 0);
@@ -73,6 +125,7 @@ static void schedule_retry(struct swarm_store *st) {
 static void on_connect(const redisAsyncContext *ac, int status) {
   struct swarm_store *st = ac->data;
   if (status != REDIS_OK) {
+    WL_DEBUG("announce", "Redis connect failed: %s", ac->errstr);
     if (st->errors++ % 20 == 0)
       WL_WARN("announce", "Redis unreachable (%s), retrying", ac->errstr);
     st->ac = NULL; /* hiredis frees the context after this callback */
@@ -80,6 +133,7 @@ static void on_connect(const redisAsyncContext *ac, int status) {
     return;
   }
   st->connected = true;
+  uv_timer_stop(&st->retry);
   WL_INFO("announce", "connected to Redis");
 }
 
@@ -93,6 +147,13 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
 
 static void connect_now(struct swarm_store *st) {
   if (st->closing || st->ac) return;
+  if (*st->w->cfg->redis_sentinels && resolve_primary(st) < 0) {
+    if (st->errors++ % 20 == 0) WL_WARN("announce", "no Sentinel answered with a Redis primary, retrying");
+    schedule_retry(st);
+    return;
+  }
+  WL_DEBUG("announce", "connecting to Redis at %s%s%s:%d", st->path, st->path[0] ? "" : "",
+           st->path[0] ? "" : st->host, st->path[0] ? 0 : st->port);
   redisAsyncContext *ac =
       st->path[0] ? redisAsyncConnectUnix(st->path) : redisAsyncConnect(st->host, st->port);
   if (ac == NULL || ac->err) {
@@ -107,13 +168,17 @@ static void connect_now(struct swarm_store *st) {
   redisAsyncSetConnectCallback(ac, on_connect);
   redisAsyncSetDisconnectCallback(ac, on_disconnect);
   st->ac = ac;
+  /* hiredis' libuv adapter watches a connecting socket only once something is queued to
+   * write: queue a PING so the connect completes; and a watchdog for one that never does. */
+  redisAsyncCommand(ac, NULL, NULL, "PING");
+  uv_timer_start(&st->retry, on_retry, 1000, 0);
 }
 
 int wl_swarm_init(struct swarm_store *st, struct worker *w) {
   memset(st, 0, sizeof *st);
   st->w = w;
   st->loop = w->loop;
-  int rv = parse_url(st, w->cfg);
+  int rv = *w->cfg->redis_sentinels ? 0 : parse_url(st, w->cfg);
   if (rv < 0) {
     WL_ERROR("announce", "WL_REDIS_URL: cannot parse \"%s\" (redis://host:port or unix:///path)",
              w->cfg->redis_url);
@@ -190,8 +255,12 @@ static void on_announce(redisAsyncContext *ac, void *reply, void *priv) {
   if (retry_noscript(&w->store, j, r, wl_lua_announce, on_announce)) return;
   if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
       r->element[3]->type != REDIS_REPLY_ARRAY || r->element[4]->type != REDIS_REPLY_ARRAY) {
-    if (r && r->type == REDIS_REPLY_ERROR)
+    if (r && r->type == REDIS_REPLY_ERROR) {
       WL_WARN("announce", "Redis announce script failed: %s", r->str);
+      /* a demoted primary (failover): reconnect, asking the Sentinels again */
+      if ((strncmp(r->str, "READONLY", 8) == 0 || strncmp(r->str, "UNBLOCKED", 9) == 0) && w->store.ac)
+        redisAsyncDisconnect(w->store.ac);
+    }
     w->failures++;
     fail_announce(j, FAIL_REDIS);
     return;
