@@ -174,8 +174,13 @@ static void render_metrics(struct conn *c) {
   wl_buf_appendf(&b, "tracker_active_peers %lld\n", (long long)(m->active_peers > 0 ? m->active_peers : 0));
   metric(&b, "tracker_registered_torrents", "gauge", "Total number of torrents in registry");
   wl_buf_appendf(&b, "tracker_registered_torrents %lld\n", (long long)(m->registered > 0 ? m->registered : 0));
-  metric(&b, "tracker_swarms_total", "gauge", "Total number of active swarms");
+  /* The seed names this gauge with a _total suffix, which Prometheus reserves for counters:
+   * keep the name, typed untyped (promtool accepts it, Prometheus treats it as a gauge), and
+   * expose the same figure under a proper gauge name too. */
+  metric(&b, "tracker_swarms_total", "untyped", "Total number of active swarms");
   wl_buf_appendf(&b, "tracker_swarms_total %lld\n", (long long)(m->swarms > 0 ? m->swarms : 0));
+  metric(&b, "tracker_swarms", "gauge", "Active swarms (swarms with at least one live peer)");
+  wl_buf_appendf(&b, "tracker_swarms %lld\n", (long long)(m->swarms > 0 ? m->swarms : 0));
   metric(&b, "tracker_announce_failures_total", "counter",
          "Announce and scrape answers that were a bencoded failure reason");
   wl_buf_appendf(&b, "tracker_announce_failures_total %llu\n", (unsigned long long)m->failures_announce);
