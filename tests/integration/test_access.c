@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "testutil.h"
@@ -265,6 +266,85 @@ static void forwarded_for_from_trusted_proxy(void **state) {
   tu_resp_release(&r);
 }
 
+static size_t on_sink(char *p, size_t size, size_t n, void *arg) {
+  (void)p;
+  (void)arg;
+  return size * n;
+}
+
+static long gateway_rss_kb(void) {
+  char path[700], line[256];
+  snprintf(path, sizeof path, "%s/gateway.pid", env.data_dir);
+  long pid = tu_read_long(path);
+  snprintf(path, sizeof path, "/proc/%ld/status", pid);
+  FILE *f = fopen(path, "r");
+  long kb = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+  if (f) fclose(f);
+  return kb;
+}
+
+static int64_t metric_value(const char *name) {
+  char url[300], ip[32];
+  struct tu_resp r;
+  snprintf(url, sizeof url, "%s/metrics", env.http);
+  assert_int_equal(tu_http("GET", url, peer_ip(ip), NULL, NULL, 0, &r), 0);
+  char needle[128];
+  snprintf(needle, sizeof needle, "\n%s ", name);
+  const char *p = strstr((char *)r.body.data, needle);
+  int64_t v = p ? atoll(p + strlen(needle)) : -1;
+  tu_resp_release(&r);
+  return v;
+}
+
+/* 10,000 distinct addresses (twice): the table stays within WL_RATE_LIMIT_TABLE=1000 and the
+ * gateway's memory stays flat between the two rounds. */
+static void flood_from_many_addresses(void **state) {
+  CURLM *m = curl_multi_init();
+  long rss[2];
+  for (int round = 0; round < 2; round++) {
+    int started = 0, done = 0;
+    while (done < 10000) {
+      while (started < 10000 && started - done < 64) {
+        static char urls[64][300];
+        char ip[32];
+        snprintf(ip, sizeof ip, "127.%d.%d.%d", 100 + round, started / 250, started % 250 + 1);
+        CURL *c = curl_easy_init();
+        snprintf(urls[started % 64], 300, "%s/metrics", env.http);
+        curl_easy_setopt(c, CURLOPT_URL, urls[started % 64]);
+        curl_easy_setopt(c, CURLOPT_INTERFACE, ip);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_sink);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+        curl_multi_add_handle(m, c);
+        started++;
+      }
+      int running, left;
+      curl_multi_perform(m, &running);
+      curl_multi_poll(m, NULL, 0, 100, NULL);
+      CURLMsg *msg;
+      while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        long status = 0;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+        assert_int_equal(msg->data.result, CURLE_OK);
+        assert_int_equal(status, 200);
+        curl_multi_remove_handle(m, msg->easy_handle);
+        curl_easy_cleanup(msg->easy_handle);
+        done++;
+      }
+    }
+    int64_t entries = metric_value("tracker_rate_limit_table_entries");
+    assert_true(entries > 0 && entries <= 1000);
+    rss[round] = gateway_rss_kb();
+    assert_true(rss[round] > 0);
+  }
+  curl_multi_cleanup(m);
+  assert_true(metric_value("tracker_rate_limit_untracked_total") > 0);
+  fprintf(stderr, "gateway RSS after 10k addresses: %ld kB, after 20k: %ld kB\n", rss[0], rss[1]);
+  assert_true(rss[1] < rss[0] + 4096); /* flat: no growth per address */
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s STACK_DIR\n", argv[0]);
@@ -275,7 +355,7 @@ int main(int argc, char **argv) {
   atexit(stop_stack);
   if (tu_sh("%s/tests/integration/stack.sh start %s %s TRACKER_SECRET=s3cret "
             "WL_TRUSTED_PROXIES=127.0.0.1/32 WL_HEADER_TIMEOUT=2 WL_MAX_CONNECTIONS_PER_IP=5 "
-            "WL_CORS_ORIGINS=https://ui.example",
+            "WL_CORS_ORIGINS=https://ui.example WL_RATE_LIMIT_TABLE=1000",
             shared.src_dir, stack_dir, shared.build_dir) != 0) {
     fprintf(stderr, "cannot start the access stack\n");
     return 1;
@@ -290,6 +370,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(connection_cap_per_ip),
       cmocka_unit_test(cors),
       cmocka_unit_test(forwarded_for_from_trusted_proxy),
+      cmocka_unit_test(flood_from_many_addresses),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

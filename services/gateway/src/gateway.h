@@ -198,5 +198,7 @@ struct ratelimit *wl_ratelimit_new(const struct wl_config *cfg);
 void wl_ratelimit_free(struct ratelimit *rl);
 /* true when the request may proceed (takes a token) */
 bool wl_ratelimit_take(struct ratelimit *rl, const uint8_t *ip, uint8_t ip_len, uint64_t now_ms);
+/* Addresses tracked now, and requests served untracked because the table was full. */
+void wl_ratelimit_stats(const struct ratelimit *rl, uint64_t *entries, uint64_t *untracked);
 
 #endif

@@ -193,6 +193,13 @@ static void render_metrics(struct conn *c) {
                        route_names[r], cls[k], (unsigned long long)m->requests[r][k]);
   metric(&b, "tracker_rate_limited_total", "counter", "Requests refused by the rate limiter");
   wl_buf_appendf(&b, "tracker_rate_limited_total %llu\n", (unsigned long long)m->rate_limited);
+  uint64_t rl_entries, rl_untracked;
+  wl_ratelimit_stats(gw->rl, &rl_entries, &rl_untracked);
+  metric(&b, "tracker_rate_limit_table_entries", "gauge", "Client addresses in the rate-limit table");
+  wl_buf_appendf(&b, "tracker_rate_limit_table_entries %llu\n", (unsigned long long)rl_entries);
+  metric(&b, "tracker_rate_limit_untracked_total", "counter",
+         "Requests served without a bucket because the rate-limit table was full of active addresses");
+  wl_buf_appendf(&b, "tracker_rate_limit_untracked_total %llu\n", (unsigned long long)rl_untracked);
   metric(&b, "tracker_http_request_duration_seconds", "histogram",
          "Time from the start of a request to its answer, by route");
   for (int r = 0; r < R_COUNT; r++) {

@@ -83,3 +83,8 @@ bool wl_ratelimit_take(struct ratelimit *rl, const uint8_t *ip, uint8_t ip_len, 
   b->tokens -= 1.0;
   return true;
 }
+
+void wl_ratelimit_stats(const struct ratelimit *rl, uint64_t *entries, uint64_t *untracked) {
+  *entries = rl ? rl->map.n : 0;
+  *untracked = rl ? rl->untracked : 0;
+}
