@@ -18,6 +18,7 @@ static void job_cb(void *arg) {
   int rv = nng_aio_result(j->aio);
   if (j->sending) {
     j->sending = false;
+    __atomic_sub_fetch(&w->busy, 1, __ATOMIC_RELEASE);
     if (rv != 0) nng_msg_free(nng_aio_get_msg(j->aio));
     if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) return;
   } else {
@@ -26,6 +27,7 @@ static void job_cb(void *arg) {
       WL_WARN("announce", "bus receive failed: %s", nng_strerror(rv));
     } else {
       j->req = nng_aio_get_msg(j->aio);
+      __atomic_add_fetch(&w->busy, 1, __ATOMIC_RELAXED);
       wl_uvnng_post(&w->q, &j->item, job_process);
       return;
     }
@@ -49,6 +51,7 @@ void wl_job_reply(struct job *j) {
   }
   if (nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, j->out.data, j->out.len) != 0) {
     WL_ERROR("announce", "out of memory building a reply");
+    __atomic_sub_fetch(&j->w->busy, 1, __ATOMIC_RELEASE);
     nng_ctx_recv(j->ctx, j->aio);
     return;
   }
@@ -147,6 +150,8 @@ int wl_bus_start(struct worker *w) {
   WL_INFO("announce", "dialing the gateway at %s with %zu requests in flight", url, w->njobs);
   return 0;
 }
+
+int wl_bus_busy(struct worker *w) { return __atomic_load_n(&w->busy, __ATOMIC_ACQUIRE); }
 
 void wl_bus_stop(struct worker *w) {
   /* Closing the socket aborts every pending receive (NNG_ECLOSED); requests already being

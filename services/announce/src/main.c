@@ -10,11 +10,9 @@
 #include "wl/log.h"
 #include "worker.h"
 
-static void on_signal(uv_signal_t *h, int signum) {
-  struct worker *w = h->data;
-  if (w->stopping) return;
-  w->stopping = true;
-  WL_INFO("announce", "signal %d: stopping", signum);
+static void finish_stop(struct worker *w) {
+  uv_timer_stop(&w->drain_timer);
+  uv_close((uv_handle_t *)&w->drain_timer, NULL);
   wl_bus_stop(w);
   wl_reglink_stop(w);
   wl_swarm_close(&w->store);
@@ -23,6 +21,25 @@ static void on_signal(uv_signal_t *h, int signum) {
   uv_close((uv_handle_t *)&w->sigterm, NULL);
   uv_close((uv_handle_t *)&w->sigint, NULL);
   wl_uvnng_close(&w->q);
+}
+
+/* Graceful stop: keep answering until no request has been in flight for 200 ms (the gateway,
+ * stopped first, sends no more), at most 5 s; then close. */
+static void on_drain(uv_timer_t *t) {
+  struct worker *w = t->data;
+  w->drain_quiet = wl_bus_busy(w) == 0 ? w->drain_quiet + 1 : 0;
+  if (w->drain_quiet >= 4 || uv_now(w->loop) - w->drain_started > 5000) finish_stop(w);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  struct worker *w = h->data;
+  if (w->stopping) return;
+  w->stopping = true;
+  WL_INFO("announce", "signal %d: finishing requests in flight, then stopping", signum);
+  w->drain_started = uv_now(w->loop);
+  uv_timer_init(w->loop, &w->drain_timer);
+  w->drain_timer.data = w;
+  uv_timer_start(&w->drain_timer, on_drain, 50, 50);
 }
 
 int main(int argc, char **argv) {

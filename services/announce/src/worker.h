@@ -87,11 +87,17 @@ struct worker {
   uv_signal_t sigterm, sigint;
   bool stopping;
   uint64_t announces, scrapes, failures;
+  int busy; /* jobs between receive and sent reply (atomic: decremented on NNG threads) */
+  uv_timer_t drain_timer;
+  uint64_t drain_started;
+  int drain_quiet; /* consecutive 50 ms ticks with nothing in flight */
 };
 
 /* bus.c */
 int wl_bus_start(struct worker *w);
 void wl_bus_stop(struct worker *w);
+/* Requests received and not yet answered. */
+int wl_bus_busy(struct worker *w);
 void wl_job_reply(struct job *j);
 
 /* swarm_redis.c */
