@@ -82,6 +82,7 @@ struct conn {
   bool closing;
   bool counted_ip;
   int closes; /* handles closed so far (tcp, timer) */
+  unsigned served; /* requests answered on this connection */
   bool ann_compact, ann_no_peer_id; /* how to render the announce being answered */
   char ann_user[65]; /* user of a /api/users request being answered */
   struct breq *breq; /* the backend request in flight, if any */
@@ -125,6 +126,7 @@ struct gw {
   size_t nconns;
   uv_signal_t sigterm, sigint;
   bool stopping;
+  uv_timer_t grace_timer, stop_timer;
   struct staticfiles *web;
   struct proxies *proxies;
   struct ratelimit *rl;

@@ -302,6 +302,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 static void after_write(uv_write_t *w, int status) {
   struct conn *c = w->data;
   c->writing = false;
+  c->served++;
   wl_buf_reset(&c->out);
   if (status < 0 || !c->keep_alive || c->gw->stopping) {
     conn_close(c);
@@ -553,7 +554,12 @@ static void close_walk(uv_handle_t *h, void *arg) {
   (void)arg;
   if (h->type == UV_TCP && h->data && !uv_is_closing(h)) {
     struct conn *c = h->data;
-    if ((void *)c == h->data && (uv_handle_t *)&c->tcp == h && !c->busy) conn_close(c);
+    /* Close keep-alive connections idle between requests. A connection that has not sent
+     * its first request yet (or is halfway through one) is served, with Connection: close:
+     * its client may already have sent the request. */
+    if ((uv_handle_t *)&c->tcp == h && !c->busy && c->served > 0 && !c->in_headers &&
+        c->url.len == 0)
+      conn_close(c);
   }
 }
 

@@ -11,22 +11,32 @@
 
 static void on_stop_timer(uv_timer_t *t) { uv_stop(t->loop); }
 
+/* Second phase of a stop: close the listener and idle connections; the loop ends when the
+ * requests in flight are answered, or after the backend timeout at the latest. */
+static void on_grace_over(uv_timer_t *t) {
+  struct gw *gw = t->data;
+  wl_http_stop(gw);
+  uv_close((uv_handle_t *)t, NULL);
+  uv_timer_init(gw->loop, &gw->stop_timer);
+  uv_timer_start(&gw->stop_timer, on_stop_timer, (uint64_t)gw->cfg->backend_timeout_ms + 500, 0);
+  uv_unref((uv_handle_t *)&gw->stop_timer);
+  uv_unref((uv_handle_t *)&gw->q.async);
+}
+
 static void on_signal(uv_signal_t *h, int signum) {
   struct gw *gw = h->data;
   if (gw->stopping) return;
-  gw->stopping = true;
+  gw->stopping = true; /* every answer from now on says Connection: close */
   WL_INFO("gateway", "signal %d: stopping", signum);
-  wl_http_stop(gw);
   uv_signal_stop(&gw->sigterm);
   uv_signal_stop(&gw->sigint);
-  /* give in-flight requests up to the backend timeout to finish */
-  static uv_timer_t t;
-  uv_timer_init(gw->loop, &t);
-  uv_timer_start(&t, on_stop_timer, (uint64_t)gw->cfg->backend_timeout_ms + 500, 0);
-  uv_unref((uv_handle_t *)&t);
-  uv_unref((uv_handle_t *)&gw->q.async);
   uv_unref((uv_handle_t *)&gw->sigterm);
   uv_unref((uv_handle_t *)&gw->sigint);
+  /* First phase: keep accepting for 250 ms, so that connections already queued in the kernel
+   * when the signal came are served rather than reset by closing the listener. */
+  uv_timer_init(gw->loop, &gw->grace_timer);
+  gw->grace_timer.data = gw;
+  uv_timer_start(&gw->grace_timer, on_grace_over, 250, 0);
 }
 
 int main(int argc, char **argv) {
