@@ -85,7 +85,7 @@ struct conn {
   unsigned served; /* requests answered on this connection */
   bool ann_compact, ann_no_peer_id; /* how to render the announce being answered */
   char ann_user[65]; /* user of a /api/users request being answered */
-  struct breq *breq; /* the backend request in flight, if any */
+  bool waiting; /* a backend call (or a metrics fetch) holds this connection */
   struct conn *next_waiter;
 };
 

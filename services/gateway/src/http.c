@@ -75,7 +75,7 @@ static void conn_free(struct conn *c) {
 static void on_closed(uv_handle_t *h) {
   struct conn *c = h->data;
   /* two handles (tcp, timer); the second close frees, unless a backend call still holds c */
-  if (++c->closes < 2 || c->breq) return;
+  if (++c->closes < 2 || c->waiting) return;
   c->closes = 3;
   conn_free(c);
 }
@@ -89,7 +89,7 @@ static void conn_close(struct conn *c) {
 }
 
 bool wl_http_breq_done(struct conn *c) {
-  c->breq = NULL;
+  c->waiting = false;
   if (!c->closing) return true;
   if (c->closes == 2) {
     c->closes = 3;

@@ -86,7 +86,6 @@ void wl_ops_health(struct conn *c) {
   wl_buf_init(&b, 64);
   wl_proto_encode_ping(&b);
   h->pending = 2;
-  /* c->breq marks the connection busy with a backend; either call suffices for that. */
   struct breq *r1 = wl_backend_call(gw, BK_REGISTRY, b.data, b.len, 1000, health_reply, h);
   if (r1 == NULL) {
     snprintf(h->reg_detail, 128, "registry: too many requests in flight");
@@ -98,9 +97,8 @@ void wl_ops_health(struct conn *c) {
     h->pending--;
   }
   wl_buf_release(&b);
-  c->breq = r1 ? r1 : r2;
+  c->waiting = true; /* health_done releases it */
   if (h->pending == 0) {
-    c->breq = (struct breq *)1; /* health_done clears it */
     health_done(h);
   }
 }
@@ -254,6 +252,6 @@ void wl_ops_metrics(struct conn *c) {
   /* wait for the (short) fetch with the other waiters */
   c->next_waiter = m->waiters;
   m->waiters = c;
-  c->breq = (struct breq *)1; /* holds the connection until fetch_done */
+  c->waiting = true; /* released by fetch_done */
   if (!m->fetching) fetch_stats(gw);
 }

@@ -89,8 +89,8 @@ void wl_registry_forward(struct conn *c, const char *path, size_t plen, const ch
     wl_http_json_error(c, 413, "request too large");
     return;
   }
-  c->breq = wl_backend_call(gw, BK_REGISTRY, b.data, b.len, (int)gw->cfg->backend_timeout_ms,
+  c->waiting = wl_backend_call(gw, BK_REGISTRY, b.data, b.len, (int)gw->cfg->backend_timeout_ms,
                             reply, c);
   wl_buf_release(&b);
-  if (c->breq == NULL) wl_http_json_error(c, 503, "registry unavailable: too many requests in flight");
+  if (!c->waiting) wl_http_json_error(c, 503, "registry unavailable: too many requests in flight");
 }

@@ -124,9 +124,9 @@ void wl_tracker_announce(struct conn *c, const char *passkey, size_t passkey_len
   struct wl_buf *b = &gw->scratch;
   wl_buf_reset(b);
   if (wl_proto_encode_announce(b, &a) < 0) return wl_tracker_fail(c, "Tracker error");
-  c->breq = wl_backend_call(gw, BK_ANNOUNCE, b->data, b->len, (int)cfg->backend_timeout_ms,
+  c->waiting = wl_backend_call(gw, BK_ANNOUNCE, b->data, b->len, (int)cfg->backend_timeout_ms,
                             announce_reply, c);
-  if (c->breq == NULL) wl_tracker_fail(c, "Tracker overloaded, please retry later");
+  if (!c->waiting) wl_tracker_fail(c, "Tracker overloaded, please retry later");
 }
 
 /* ---- scrape ---------------------------------------------------------------------------------- */
@@ -200,7 +200,7 @@ void wl_tracker_scrape(struct conn *c, const char *passkey, size_t passkey_len,
   int rv = wl_proto_encode_scrape(b, &m);
   free(hashes);
   if (rv < 0) return wl_tracker_fail(c, "Tracker error");
-  c->breq = wl_backend_call(gw, BK_ANNOUNCE, b->data, b->len, (int)cfg->backend_timeout_ms,
+  c->waiting = wl_backend_call(gw, BK_ANNOUNCE, b->data, b->len, (int)cfg->backend_timeout_ms,
                             scrape_reply, c);
-  if (c->breq == NULL) wl_tracker_fail(c, "Tracker overloaded, please retry later");
+  if (!c->waiting) wl_tracker_fail(c, "Tracker overloaded, please retry later");
 }

@@ -106,7 +106,7 @@ void wl_users_get(struct conn *c, const char *query, size_t qlen) {
   struct wl_buf b;
   wl_buf_init(&b, 256);
   wl_proto_encode_user_get(&b, user, (size_t)ul);
-  c->breq = wl_backend_call(c->gw, BK_ANNOUNCE, b.data, b.len, 1000, user_reply, c);
+  c->waiting = wl_backend_call(c->gw, BK_ANNOUNCE, b.data, b.len, 1000, user_reply, c);
   wl_buf_release(&b);
-  if (!c->breq) wl_http_json_error(c, 503, "swarm store unavailable");
+  if (!c->waiting) wl_http_json_error(c, 503, "swarm store unavailable");
 }
