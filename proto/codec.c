@@ -253,6 +253,15 @@ int wl_proto_encode_user_rep(struct wl_buf *b, const struct wl_msg_user_rep *m) 
   return enc_done(&e);
 }
 
+int wl_proto_encode_batch(struct wl_buf *b, unsigned type, const struct wl_msg_part *parts,
+                          size_t n) {
+  struct enc e;
+  enc_init(&e, b, type, 1);
+  enc_array(&e, n);
+  for (size_t i = 0; i < n; i++) enc_bin(&e, parts[i].p, parts[i].n);
+  return enc_done(&e);
+}
+
 /* ---- decoding ------------------------------------------------------------------------- */
 
 static int fail(struct wl_proto_in *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -682,6 +691,23 @@ int wl_proto_decode_user_rep(struct wl_proto_in *in, struct wl_msg_user_rep *m) 
   TRY(get_bool(in, &f[0], "found", &m->found));
   TRY(get_u64(in, &f[1], "uploaded", INT64_MAX, &m->uploaded));
   TRY(get_u64(in, &f[2], "downloaded", INT64_MAX, &m->downloaded));
+out:
+  return rv;
+}
+
+int wl_proto_decode_batch(struct wl_proto_in *in, unsigned type, struct wl_msg_batch *m) {
+  msgpack_object *f, *items;
+  size_t n;
+  int rv;
+  memset(m, 0, sizeof *m);
+  if (type != WL_MSG_ANNOUNCE_BATCH && type != WL_MSG_ANNOUNCE_BATCH_REP)
+    return fail(in, "not a batch type");
+  TRY(fields(in, type, 1, &f));
+  TRY(get_array(in, &f[0], "items", WL_ANNOUNCE_BATCH_MAX, &items, &n));
+  m->parts = scratch(in, n, sizeof *m->parts);
+  if (m->parts == NULL) return WL_ENOMEM;
+  for (size_t i = 0; i < n; i++) TRY(get_bin(in, &items[i], "items[]", 1 << 20, &m->parts[i].p, &m->parts[i].n));
+  m->n = n;
 out:
   return rv;
 }

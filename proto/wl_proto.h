@@ -23,6 +23,7 @@ enum wl_msg_type {
 enum { WL_PROTO_MAX_MSG = 96 * 1024 * 1024 }; /* a torrent upload (64 MiB) plus framing */
 enum { WL_SCRAPE_HASHES_MAX = 1000 };
 enum { WL_STATS_BATCH_MAX = 100000 };
+enum { WL_ANNOUNCE_BATCH_MAX = 64 }; /* announces per ANNOUNCE_BATCH */
 
 const char *wl_msg_name(unsigned type);
 
@@ -140,6 +141,16 @@ struct wl_msg_user_rep {
   uint64_t uploaded, downloaded;
 };
 
+/* ANNOUNCE_BATCH / ANNOUNCE_BATCH_REP: each item is a complete encoded message. */
+struct wl_msg_part {
+  const uint8_t *p;
+  size_t n;
+};
+struct wl_msg_batch {
+  size_t n;
+  struct wl_msg_part *parts; /* owned by the wl_proto_in */
+};
+
 /* Holds one decoded message. */
 struct wl_proto_in {
   msgpack_unpacked up;
@@ -169,6 +180,8 @@ int wl_proto_decode_blocklist_rep(struct wl_proto_in *in, struct wl_msg_blocklis
 int wl_proto_decode_registered_event(struct wl_proto_in *in, struct wl_msg_registered_event *m);
 int wl_proto_decode_user_get(struct wl_proto_in *in, const char **user, size_t *len);
 int wl_proto_decode_user_rep(struct wl_proto_in *in, struct wl_msg_user_rep *m);
+/* type: WL_MSG_ANNOUNCE_BATCH or WL_MSG_ANNOUNCE_BATCH_REP */
+int wl_proto_decode_batch(struct wl_proto_in *in, unsigned type, struct wl_msg_batch *m);
 
 /* Encoders: append one message to b. 0, or WL_ETOOBIG/WL_ENOMEM. */
 int wl_proto_encode_error(struct wl_buf *b, int64_t code, const char *text);
@@ -191,5 +204,7 @@ int wl_proto_encode_blocklist_rep(struct wl_buf *b, const uint8_t *hashes, size_
 int wl_proto_encode_registered_event(struct wl_buf *b, const struct wl_msg_registered_event *m);
 int wl_proto_encode_user_get(struct wl_buf *b, const char *user, size_t len);
 int wl_proto_encode_user_rep(struct wl_buf *b, const struct wl_msg_user_rep *m);
+int wl_proto_encode_batch(struct wl_buf *b, unsigned type, const struct wl_msg_part *parts,
+                          size_t n);
 
 #endif

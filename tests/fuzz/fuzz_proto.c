@@ -41,6 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     wl_proto_decode_registered_event(&in, &u.re);
     wl_proto_decode_user_get(&in, &text, &len);
     wl_proto_decode_user_rep(&in, &u.ur);
+    struct wl_msg_batch bt;
+    wl_proto_decode_batch(&in, WL_MSG_ANNOUNCE_BATCH, &bt);
+    wl_proto_decode_batch(&in, WL_MSG_ANNOUNCE_BATCH_REP, &bt);
   }
   wl_proto_in_release(&in);
   return 0;

@@ -88,6 +88,14 @@ static void job_process(struct wl_uvnng_item *item) {
     w->announces++;
     wl_swarm_announce(&w->store, j);
     return;
+  case WL_MSG_ANNOUNCE_BATCH: {
+    struct wl_msg_batch b;
+    rv = wl_proto_decode_batch(&j->in, WL_MSG_ANNOUNCE_BATCH, &b);
+    if (rv < 0) break;
+    w->announces += b.n;
+    wl_swarm_announce_batch(&w->store, j, &b);
+    return;
+  }
   case WL_MSG_SCRAPE: {
     struct wl_msg_scrape m;
     rv = wl_proto_decode_scrape(&j->in, &m);
@@ -136,6 +144,7 @@ int wl_bus_start(struct worker *w) {
     wl_buf_init(&j->tmp6, 8 << 20);
     wl_buf_init(&j->ids6, 8 << 20);
     wl_buf_init(&j->keybuf, 1 << 20);
+    for (int k = 0; k < WL_ANNOUNCE_BATCH_MAX; k++) wl_buf_init(&j->part[k], 8 << 20);
     msgpack_unpacked_init(&j->in.up);
     if (nng_ctx_open(&j->ctx, w->rep) != 0 || nng_aio_alloc(&j->aio, job_cb, j) != 0)
       return WL_ENOMEM;

@@ -106,6 +106,21 @@ static int resolve_primary(struct swarm_store *st) {
   return WL_EBACKEND;
 }
 
+static void on_script_loaded(redisAsyncContext *ac, void *reply, void *priv) {
+  redisReply *r = reply;
+  if (r && r->type == REDIS_REPLY_ERROR) WL_WARN("announce", "SCRIPT LOAD failed: %s", r->str);
+}
+
+/* Loads every script (after a connect, or a NOSCRIPT in a batch): EVALSHA then finds them. */
+static void load_scripts(struct swarm_store *st) {
+  const char *bodies[] = {wl_lua_announce, wl_lua_scrape, wl_lua_sweep, wl_lua_drop};
+  for (int i = 0; i < 4 && st->ac; i++) {
+    const char *argv[] = {"SCRIPT", "LOAD", bodies[i]};
+    size_t lens[] = {6, 4, strlen(bodies[i])};
+    redisAsyncCommandArgv(st->ac, on_script_loaded, NULL, 3, argv, lens);
+  }
+}
+
 static void on_retry(uv_timer_t *t) {
   struct swarm_store *st = t->data;
   if (st->ac && !st->connected) {
@@ -135,6 +150,7 @@ static void on_connect(const redisAsyncContext *ac, int status) {
   st->connected = true;
   uv_timer_stop(&st->retry);
   WL_INFO("announce", "connected to Redis");
+  load_scripts(st);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status) {
@@ -205,11 +221,38 @@ bool wl_swarm_ready(const struct swarm_store *st) { return st->connected && st->
 
 /* ---- replies ---------------------------------------------------------------------------- */
 
-static void fail_announce(struct job *j, const char *reason) {
-  struct wl_msg_announce_rep rep = {.failure = reason, .failure_len = strlen(reason)};
+/* Where the answer to announce idx of job j goes: the reply itself, or its part of a batch. */
+static struct wl_buf *announce_dst(struct job *j, int idx) {
+  return j->batch_n ? &j->part[idx] : &j->out;
+}
+
+/* Announce idx is answered; the job's reply goes once every announce of it is. */
+static void announce_done(struct job *j) {
+  if (j->batch_n == 0) {
+    wl_job_reply(j);
+    return;
+  }
+  if (++j->batch_done < j->batch_n) return;
+  struct wl_msg_part parts[WL_ANNOUNCE_BATCH_MAX];
+  for (int i = 0; i < j->batch_n; i++) {
+    parts[i].p = j->part[i].data;
+    parts[i].n = j->part[i].len;
+  }
   wl_buf_reset(&j->out);
-  wl_proto_encode_announce_rep(&j->out, &rep);
+  if (wl_proto_encode_batch(&j->out, WL_MSG_ANNOUNCE_BATCH_REP, parts, (size_t)j->batch_n) < 0) {
+    wl_buf_reset(&j->out);
+    wl_proto_encode_error(&j->out, WL_ETOOBIG, "batch reply too large");
+  }
+  j->batch_n = 0;
   wl_job_reply(j);
+}
+
+static void fail_announce(struct job *j, int idx, const char *reason) {
+  struct wl_msg_announce_rep rep = {.failure = reason, .failure_len = strlen(reason)};
+  struct wl_buf *dst = announce_dst(j, idx);
+  wl_buf_reset(dst);
+  wl_proto_encode_announce_rep(dst, &rep);
+  announce_done(j);
 }
 
 static void fail_scrape(struct job *j, const char *reason) {
@@ -223,6 +266,7 @@ static bool is_noscript(const redisReply *r) {
 }
 
 static void send_cmd(struct swarm_store *st, struct job *j, redisCallbackFn *cb);
+static void on_announce(redisAsyncContext *ac, void *reply, void *priv);
 
 /* On NOSCRIPT, resend the same call as EVAL with the script body. True if resent. */
 static bool retry_noscript(struct swarm_store *st, struct job *j, redisReply *r, const char *body,
@@ -238,9 +282,11 @@ static bool retry_noscript(struct swarm_store *st, struct job *j, redisReply *r,
 }
 
 static void send_cmd(struct swarm_store *st, struct job *j, redisCallbackFn *cb) {
+  /* the announce callback takes the job's sub 0, the others the job itself */
+  void *priv = cb == on_announce ? (void *)&j->subs[0] : (void *)j;
   if (!wl_swarm_ready(st) ||
-      redisAsyncCommandArgv(st->ac, cb, j, j->argc, j->argv, j->argvlen) != REDIS_OK) {
-    cb(st->ac, NULL, j);
+      redisAsyncCommandArgv(st->ac, cb, priv, j->argc, j->argv, j->argvlen) != REDIS_OK) {
+    cb(st->ac, NULL, priv);
   }
 }
 
@@ -248,11 +294,18 @@ static uint64_t reply_u64(const redisReply *r) {
   return r->type == REDIS_REPLY_INTEGER && r->integer > 0 ? (uint64_t)r->integer : 0;
 }
 
+static void load_scripts(struct swarm_store *st);
+
 static void on_announce(redisAsyncContext *ac, void *reply, void *priv) {
-  struct job *j = priv;
+  struct sub *sub = priv;
+  struct job *j = sub->j;
+  int idx = sub->idx;
   struct worker *w = j->w;
   redisReply *r = reply;
-  if (retry_noscript(&w->store, j, r, wl_lua_announce, on_announce)) return;
+  /* a single announce is resent with EVAL; in a batch the argv is gone, so that announce
+   * fails (the client retries) and the scripts are loaded again for the next ones */
+  if (j->batch_n == 0 && retry_noscript(&w->store, j, r, wl_lua_announce, on_announce)) return;
+  if (is_noscript(r)) load_scripts(&w->store);
   if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
       r->element[3]->type != REDIS_REPLY_ARRAY || r->element[4]->type != REDIS_REPLY_ARRAY) {
     if (r && r->type == REDIS_REPLY_ERROR) {
@@ -262,7 +315,7 @@ static void on_announce(redisAsyncContext *ac, void *reply, void *priv) {
         redisAsyncDisconnect(w->store.ac);
     }
     w->failures++;
-    fail_announce(j, FAIL_REDIS);
+    fail_announce(j, idx, FAIL_REDIS);
     return;
   }
   uint64_t ns = reply_u64(r->element[0]), nl = reply_u64(r->element[1]);
@@ -304,15 +357,16 @@ static void on_announce(redisAsyncContext *ac, void *reply, void *priv) {
       .peers6 = j->tmp6.data, .peers6_len = j->tmp6.len,
       .peer_ids = ids4.data, .peer_ids_len = want_ids ? ids4.len : 0,
   };
-  wl_buf_reset(&j->out);
-  if (wl_proto_encode_announce_rep(&j->out, &rep) < 0) {
+  struct wl_buf *dst = announce_dst(j, idx);
+  wl_buf_reset(dst);
+  if (wl_proto_encode_announce_rep(dst, &rep) < 0) {
     wl_buf_release(&ids4);
-    fail_announce(j, "Reply too large");
+    fail_announce(j, idx, "Reply too large");
     return;
   }
   wl_buf_release(&ids4);
-  wl_reglink_note_swarm(w, j->ann.info_hash, ns, nl, done);
-  wl_job_reply(j);
+  wl_reglink_note_swarm(w, sub->info_hash, ns, nl, done);
+  announce_done(j);
 }
 
 static void set_arg(struct job *j, int i, const char *p, size_t n) {
@@ -326,17 +380,23 @@ static void swarm_keys(struct job *j, const uint8_t hash[20], char hex[41]) {
   for (int k = 0; k < 5; k++) snprintf(j->keys[k], sizeof j->keys[k], "wl:{%s}:%c", hex, suffix[k]);
 }
 
-void wl_swarm_announce(struct swarm_store *st, struct job *j) {
+/* Issues the script call of announce idx of j. hiredis copies the command into its output
+ * buffer at once, so the argv scratch of the job is free again on return (a batch reuses it). */
+static void announce_start(struct swarm_store *st, struct job *j, const struct wl_msg_announce *a,
+                           int idx) {
   struct worker *w = st->w;
-  const struct wl_msg_announce *a = &j->ann;
   char tmp[128];
+  struct sub *sub = &j->subs[idx];
+  sub->j = j;
+  sub->idx = idx;
+  memcpy(sub->info_hash, a->info_hash, 20);
   const char *refusal = wl_reglink_refusal(w, a->info_hash, tmp, sizeof tmp);
   if (refusal) {
-    fail_announce(j, refusal);
+    fail_announce(j, idx, refusal);
     return;
   }
   if (!wl_swarm_ready(st)) {
-    fail_announce(j, FAIL_REDIS);
+    fail_announce(j, idx, FAIL_REDIS);
     return;
   }
   char hex[41];
@@ -380,7 +440,40 @@ void wl_swarm_announce(struct swarm_store *st, struct job *j) {
   set_arg(j, i++, j->nums[6], strlen(j->nums[6]));
   j->argc = i;
   j->retried = false;
-  send_cmd(st, j, on_announce);
+  if (redisAsyncCommandArgv(st->ac, on_announce, sub, j->argc, j->argv, j->argvlen) != REDIS_OK)
+    fail_announce(j, idx, FAIL_REDIS);
+}
+
+void wl_swarm_announce(struct swarm_store *st, struct job *j) {
+  j->batch_n = 0;
+  announce_start(st, j, &j->ann, 0);
+}
+
+void wl_swarm_announce_batch(struct swarm_store *st, struct job *j, const struct wl_msg_batch *b) {
+  if (b->n == 0) {
+    wl_buf_reset(&j->out);
+    wl_proto_encode_batch(&j->out, WL_MSG_ANNOUNCE_BATCH_REP, NULL, 0);
+    wl_job_reply(j);
+    return;
+  }
+  j->batch_n = (int)b->n;
+  j->batch_done = 0;
+  for (size_t i = 0; i < b->n; i++) {
+    struct wl_proto_in in;
+    struct wl_msg_announce a;
+    int rv = wl_proto_in_init(&in, b->parts[i].p, b->parts[i].n);
+    if (rv == 0) rv = wl_proto_decode_announce(&in, &a);
+    if (rv < 0) {
+      struct wl_msg_announce_rep rep = {.failure = "Malformed request", .failure_len = 17};
+      wl_buf_reset(&j->part[i]);
+      wl_proto_encode_announce_rep(&j->part[i], &rep);
+      wl_proto_in_release(&in);
+      announce_done(j);
+      continue;
+    }
+    announce_start(st, j, &a, (int)i);
+    wl_proto_in_release(&in); /* the command was copied by hiredis */
+  }
 }
 
 /* ---- scrape ----------------------------------------------------------------------------- */

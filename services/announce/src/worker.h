@@ -37,6 +37,15 @@ struct swarm_store {
   uint64_t errors;
 };
 
+struct job;
+
+/* One announce of a job (a job holds one, or up to WL_ANNOUNCE_BATCH_MAX of a batch). */
+struct sub {
+  struct job *j;
+  int idx;
+  uint8_t info_hash[20];
+};
+
 /* One request in flight: an NNG context with its aio, the decoded request, the reply. */
 struct job {
   struct wl_uvnng_item item;
@@ -62,6 +71,11 @@ struct job {
   char keys[7][80];
   char nums[12][24];
   bool retried;
+  /* ANNOUNCE_BATCH: announces answered into part[i]; the reply goes when all are done */
+  int batch_n;    /* 0: a single ANNOUNCE */
+  int batch_done;
+  struct sub subs[WL_ANNOUNCE_BATCH_MAX];
+  struct wl_buf part[WL_ANNOUNCE_BATCH_MAX];
 };
 
 struct worker {
@@ -106,6 +120,8 @@ void wl_swarm_close(struct swarm_store *st);
 bool wl_swarm_ready(const struct swarm_store *st);
 /* Each issues one script call for job j; the job's reply is written and sent when it ends. */
 void wl_swarm_announce(struct swarm_store *st, struct job *j);
+/* The parts of an ANNOUNCE_BATCH: one Redis script call each, all pipelined. */
+void wl_swarm_announce_batch(struct swarm_store *st, struct job *j, const struct wl_msg_batch *b);
 void wl_swarm_scrape(struct swarm_store *st, struct job *j, const struct wl_msg_scrape *m);
 void wl_swarm_stats(struct swarm_store *st, struct job *j);
 void wl_swarm_user(struct swarm_store *st, struct job *j, const char *user, size_t len);

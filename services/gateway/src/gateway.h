@@ -129,6 +129,9 @@ struct gw {
   uv_timer_t grace_timer, stop_timer;
   struct staticfiles *web;
   struct proxies *proxies;
+  struct ann_batch *batch_open; /* announces parsed in this loop iteration (tracker.c) */
+  struct ann_batch *batch_free;
+  uv_check_t batch_check;
   struct ratelimit *rl;
   struct wl_hashmap per_ip; /* client IP (padded to 20 bytes) -> open connections */
   char *rbuf; /* one read buffer: every read is parsed or copied before the next */
@@ -155,6 +158,8 @@ void wl_tracker_announce(struct conn *c, const char *passkey, size_t passkey_len
 void wl_tracker_scrape(struct conn *c, const char *passkey, size_t passkey_len,
                        const char *query, size_t qlen);
 void wl_tracker_fail(struct conn *c, const char *reason);
+/* Sends the announces batched during this loop iteration. */
+void wl_tracker_flush(struct gw *gw);
 
 /* backend.c */
 int wl_backend_start(struct gw *gw);

@@ -11,6 +11,8 @@
 
 static void on_stop_timer(uv_timer_t *t) { uv_stop(t->loop); }
 
+static void on_check(uv_check_t *h) { wl_tracker_flush(h->data); }
+
 /* Second phase of a stop: close the listener and idle connections; the loop ends when the
  * requests in flight are answered, or after the backend timeout at the latest. */
 static void on_grace_over(uv_timer_t *t) {
@@ -74,6 +76,11 @@ int main(int argc, char **argv) {
   if (cfg.rate_limit_rps > 0 && !gw->rl) return 1;
   if (wl_backend_start(gw) < 0) return 1;
   if (wl_http_listen(gw) < 0) return 1;
+  /* after each loop iteration's I/O callbacks: send the announces they parsed, as one batch */
+  uv_check_init(gw->loop, &gw->batch_check);
+  gw->batch_check.data = gw;
+  uv_check_start(&gw->batch_check, on_check);
+  uv_unref((uv_handle_t *)&gw->batch_check);
   uv_signal_init(gw->loop, &gw->sigterm);
   uv_signal_init(gw->loop, &gw->sigint);
   gw->sigterm.data = gw->sigint.data = gw;

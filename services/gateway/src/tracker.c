@@ -25,9 +25,8 @@ void wl_tracker_fail(struct conn *c, const char *reason) {
   wl_http_respond(c, 200, "text/plain", NULL, b->data, b->len);
 }
 
-static void announce_reply(struct breq *r, int result, const void *reply, size_t len) {
-  struct conn *c = r->arg;
-  if (!wl_http_breq_done(c)) return;
+/* Answers the announce of c from a worker's ANNOUNCE_REP (or the error of the bus call). */
+static void announce_answer(struct conn *c, int result, const void *reply, size_t len) {
   if (result == WL_ETIMEOUT) {
     wl_tracker_fail(c, "Tracker busy: no announce worker answered in time, please retry");
     return;
@@ -100,6 +99,106 @@ static void announce_reply(struct breq *r, int result, const void *reply, size_t
   wl_http_respond(c, 200, "text/plain", NULL, b->data, b->len);
 }
 
+/* ---- batching: the announces parsed in one loop iteration travel as one bus message -------- */
+
+struct ann_batch {
+  struct ann_batch *next_free;
+  size_t n;
+  struct conn *conns[WL_ANNOUNCE_BATCH_MAX];
+  size_t end[WL_ANNOUNCE_BATCH_MAX]; /* end offset of each encoded ANNOUNCE in msgs */
+  struct wl_buf msgs;
+};
+
+static void batch_release(struct gw *gw, struct ann_batch *b) {
+  b->n = 0;
+  wl_buf_reset(&b->msgs);
+  b->next_free = gw->batch_free;
+  gw->batch_free = b;
+}
+
+static void single_reply(struct breq *r, int result, const void *reply, size_t len) {
+  struct conn *c = r->arg;
+  if (wl_http_breq_done(c)) announce_answer(c, result, reply, len);
+}
+
+static void batch_reply(struct breq *r, int result, const void *reply, size_t len) {
+  struct ann_batch *b = r->arg;
+  struct wl_proto_in in;
+  struct wl_msg_batch rep = {0};
+  int rv = result;
+  if (rv == 0) {
+    rv = wl_proto_in_init(&in, reply, len);
+    if (rv == 0) rv = wl_proto_decode_batch(&in, WL_MSG_ANNOUNCE_BATCH_REP, &rep);
+    if (rv == 0 && rep.n != b->n) rv = WL_EPROTO;
+    if (rv < 0) WL_WARN("gateway", "bad batch reply from a worker: %s", in.reason);
+  }
+  for (size_t i = 0; i < b->n; i++) {
+    if (!wl_http_breq_done(b->conns[i])) continue;
+    if (rv < 0)
+      announce_answer(b->conns[i], result < 0 ? result : WL_EPROTO, NULL, 0);
+    else
+      announce_answer(b->conns[i], 0, rep.parts[i].p, rep.parts[i].n);
+  }
+  if (result == 0) wl_proto_in_release(&in);
+  batch_release(r->gw, b);
+}
+
+void wl_tracker_flush(struct gw *gw) {
+  struct ann_batch *b = gw->batch_open;
+  if (b == NULL || b->n == 0) return;
+  gw->batch_open = NULL;
+  int timeout = (int)gw->cfg->backend_timeout_ms;
+  if (b->n == 1) {
+    struct conn *c = b->conns[0];
+    bool sent = wl_backend_call(gw, BK_ANNOUNCE, b->msgs.data, b->msgs.len, timeout, single_reply,
+                                c) != NULL;
+    batch_release(gw, b);
+    if (!sent && wl_http_breq_done(c)) wl_tracker_fail(c, "Tracker overloaded, please retry later");
+    return;
+  }
+  struct wl_msg_part parts[WL_ANNOUNCE_BATCH_MAX];
+  for (size_t i = 0; i < b->n; i++) {
+    size_t start = i ? b->end[i - 1] : 0;
+    parts[i].p = b->msgs.data + start;
+    parts[i].n = b->end[i] - start;
+  }
+  struct wl_buf *m = &gw->scratch;
+  wl_buf_reset(m);
+  if (wl_proto_encode_batch(m, WL_MSG_ANNOUNCE_BATCH, parts, b->n) < 0 ||
+      wl_backend_call(gw, BK_ANNOUNCE, m->data, m->len, timeout, batch_reply, b) == NULL) {
+    for (size_t i = 0; i < b->n; i++)
+      if (wl_http_breq_done(b->conns[i]))
+        wl_tracker_fail(b->conns[i], "Tracker overloaded, please retry later");
+    batch_release(gw, b);
+  }
+}
+
+/* Adds the announce of c to the open batch; sent at the end of this loop iteration
+ * (wl_tracker_flush from the gateway's uv_check handle) or when the batch is full. */
+static int batch_add(struct conn *c, const struct wl_msg_announce *a) {
+  struct gw *gw = c->gw;
+  struct ann_batch *b = gw->batch_open;
+  if (b == NULL) {
+    b = gw->batch_free;
+    if (b) {
+      gw->batch_free = b->next_free;
+    } else {
+      b = calloc(1, sizeof *b);
+      if (b == NULL) return WL_ENOMEM;
+      wl_buf_init(&b->msgs, 1 << 20);
+    }
+    b->n = 0;
+    gw->batch_open = b;
+  }
+  int rv = wl_proto_encode_announce(&b->msgs, a);
+  if (rv < 0) return rv;
+  b->end[b->n] = b->msgs.len;
+  b->conns[b->n++] = c;
+  c->waiting = true;
+  if (b->n == WL_ANNOUNCE_BATCH_MAX) wl_tracker_flush(gw);
+  return 0;
+}
+
 void wl_tracker_announce(struct conn *c, const char *passkey, size_t passkey_len,
                          const char *query, size_t qlen) {
   struct gw *gw = c->gw;
@@ -121,12 +220,7 @@ void wl_tracker_announce(struct conn *c, const char *passkey, size_t passkey_len
   a.user_id_len = ulen;
   c->ann_compact = compact;
   c->ann_no_peer_id = no_peer_id;
-  struct wl_buf *b = &gw->scratch;
-  wl_buf_reset(b);
-  if (wl_proto_encode_announce(b, &a) < 0) return wl_tracker_fail(c, "Tracker error");
-  c->waiting = wl_backend_call(gw, BK_ANNOUNCE, b->data, b->len, (int)cfg->backend_timeout_ms,
-                            announce_reply, c);
-  if (!c->waiting) wl_tracker_fail(c, "Tracker overloaded, please retry later");
+  if (batch_add(c, &a) < 0) wl_tracker_fail(c, "Tracker overloaded, please retry later");
 }
 
 /* ---- scrape ---------------------------------------------------------------------------------- */

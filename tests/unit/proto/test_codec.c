@@ -289,6 +289,37 @@ static void replies_round_trip(void **state) {
   wl_buf_release(&b);
 }
 
+static void batch_round_trip(void **state) {
+  struct wl_buf one, b;
+  wl_buf_init(&one, 4096);
+  wl_buf_init(&b, 1 << 20);
+  struct wl_msg_announce a = sample_announce(), d;
+  assert_int_equal(wl_proto_encode_announce(&one, &a), 0);
+  struct wl_msg_part parts[3] = {{one.data, one.len}, {one.data, one.len}, {one.data, one.len}};
+  assert_int_equal(wl_proto_encode_batch(&b, WL_MSG_ANNOUNCE_BATCH, parts, 3), 0);
+  struct wl_proto_in in, sub;
+  struct wl_msg_batch m;
+  assert_int_equal(wl_proto_in_init(&in, b.data, b.len), 0);
+  assert_int_equal(wl_proto_decode_batch(&in, WL_MSG_ANNOUNCE_BATCH_REP, &m), WL_EPROTO);
+  assert_int_equal(wl_proto_decode_batch(&in, WL_MSG_ANNOUNCE_BATCH, &m), 0);
+  assert_int_equal(m.n, 3);
+  assert_int_equal(wl_proto_in_init(&sub, m.parts[2].p, m.parts[2].n), 0);
+  assert_int_equal(wl_proto_decode_announce(&sub, &d), 0);
+  assert_int_equal(d.port, 6881);
+  wl_proto_in_release(&sub);
+  wl_proto_in_release(&in);
+  /* more than WL_ANNOUNCE_BATCH_MAX items is refused */
+  struct wl_msg_part many[WL_ANNOUNCE_BATCH_MAX + 1];
+  for (int i = 0; i <= WL_ANNOUNCE_BATCH_MAX; i++) many[i] = parts[0];
+  wl_buf_reset(&b);
+  assert_int_equal(wl_proto_encode_batch(&b, WL_MSG_ANNOUNCE_BATCH, many, WL_ANNOUNCE_BATCH_MAX + 1), 0);
+  assert_int_equal(wl_proto_in_init(&in, b.data, b.len), 0);
+  assert_int_equal(wl_proto_decode_batch(&in, WL_MSG_ANNOUNCE_BATCH, &m), WL_EPROTO);
+  wl_proto_in_release(&in);
+  wl_buf_release(&one);
+  wl_buf_release(&b);
+}
+
 static void every_message_has_a_name(void **state) {
   assert_string_equal(wl_msg_name(WL_MSG_ANNOUNCE), "ANNOUNCE");
   assert_string_equal(wl_msg_name(999), "UNKNOWN");
@@ -301,6 +332,7 @@ int main(void) {
       cmocka_unit_test(hostile_messages),
       cmocka_unit_test(oversized_encode_leaves_buffer_unchanged),
       cmocka_unit_test(replies_round_trip),
+      cmocka_unit_test(batch_round_trip),
       cmocka_unit_test(every_message_has_a_name),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
