@@ -77,6 +77,14 @@ void wl_route(struct conn *c) {
              : R_OTHER;
 
   wl_proxies_client_ip(gw->proxies, c);
+  /* The web UI's own files are served from memory and a first page load is ~9 requests:
+   * they take no token, so opening the UI does not eat a client's tracker or API budget. */
+  if (method_get(c) && (is(url, plen, "/") || prefix(url, plen, "/assets/") ||
+                        prefix(url, plen, "/entry/")) &&
+      wl_static_serve(c, url, plen)) {
+    c->route = R_UI;
+    return;
+  }
   if (gw->rl && !wl_ratelimit_take(gw->rl, c->ip, c->ip_len, wl_now_ms())) {
     gw->m.rate_limited++;
     if (is_announce) {
