@@ -274,12 +274,78 @@ static int fail(struct wl_proto_in *in, const char *fmt, ...) {
   return WL_EPROTO;
 }
 
+static uint64_t be(const uint8_t *p, int k) {
+  uint64_t v = 0;
+  for (int i = 0; i < k; i++) v = v << 8 | p[i];
+  return v;
+}
+
+/* msgpack-c allocates a container's element array from its declared count before reading the
+ * elements, so 7 hostile bytes can ask for gigabytes. Walk the bytes first: every element
+ * needs at least one byte, so the elements still owed may never exceed the bytes left. */
+static int prescan(const uint8_t *p, size_t n) {
+  size_t i = 0;
+  uint64_t owed = 1;
+  while (owed > 0) {
+    if (i >= n) return -1;
+    uint8_t t = p[i++];
+    owed--;
+    uint64_t skip = 0, items = 0;
+    int lenbytes = 0;
+    if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
+      /* fixint, nil, bool */
+    } else if (t >= 0x80 && t <= 0x8f) {
+      items = 2u * (t & 0x0f);
+    } else if (t >= 0x90 && t <= 0x9f) {
+      items = t & 0x0f;
+    } else if (t >= 0xa0 && t <= 0xbf) {
+      skip = t & 0x1f;
+    } else {
+      switch (t) {
+      case 0xc4: case 0xd9: lenbytes = 1; break;            /* bin8, str8 */
+      case 0xc5: case 0xda: lenbytes = 2; break;            /* bin16, str16 */
+      case 0xc6: case 0xdb: lenbytes = 4; break;            /* bin32, str32 */
+      case 0xc7: lenbytes = 1; skip = 1; break;             /* ext8: len, type */
+      case 0xc8: lenbytes = 2; skip = 1; break;
+      case 0xc9: lenbytes = 4; skip = 1; break;
+      case 0xca: skip = 4; break;
+      case 0xcb: skip = 8; break;
+      case 0xcc: case 0xd0: skip = 1; break;
+      case 0xcd: case 0xd1: skip = 2; break;
+      case 0xce: case 0xd2: skip = 4; break;
+      case 0xcf: case 0xd3: skip = 8; break;
+      case 0xd4: skip = 2; break;
+      case 0xd5: skip = 3; break;
+      case 0xd6: skip = 5; break;
+      case 0xd7: skip = 9; break;
+      case 0xd8: skip = 17; break;
+      case 0xdc: if (n - i < 2) return -1; items = be(p + i, 2); i += 2; break;
+      case 0xdd: if (n - i < 4) return -1; items = be(p + i, 4); i += 4; break;
+      case 0xde: if (n - i < 2) return -1; items = 2 * be(p + i, 2); i += 2; break;
+      case 0xdf: if (n - i < 4) return -1; items = 2 * be(p + i, 4); i += 4; break;
+      default: return -1; /* 0xc1 */
+      }
+    }
+    if (lenbytes) {
+      if (n - i < (size_t)lenbytes) return -1;
+      skip += be(p + i, lenbytes);
+      i += (size_t)lenbytes;
+    }
+    if (skip > n - i) return -1;
+    i += skip;
+    owed += items;
+    if (owed > n - i) return -1;
+  }
+  return 0;
+}
+
 int wl_proto_in_init(struct wl_proto_in *in, const void *p, size_t n) {
   msgpack_unpacked_init(&in->up);
   in->type = 0;
   in->scratch = NULL;
   in->reason[0] = '\0';
   if (n > WL_PROTO_MAX_MSG) return fail(in, "message of %zu bytes is too large", n);
+  if (prescan(p, n) < 0) return fail(in, "not a complete msgpack object");
   size_t off = 0;
   msgpack_unpack_return r = msgpack_unpack_next(&in->up, p, n, &off);
   if (r != MSGPACK_UNPACK_SUCCESS) return fail(in, "not a complete msgpack object");

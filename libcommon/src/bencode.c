@@ -156,13 +156,13 @@ static int parse_str(struct parser *ps, uint32_t idx) {
   size_t len = 0;
   if (p[q] == '0' && q + 1 < n && is_digit(p[q + 1]))
     return fail(ps, WL_EPARSE, start, "leading zero in string length");
+  bool over = false; /* the length already exceeds the input: stop counting (no overflow) */
   while (q < n && is_digit(p[q])) {
     size_t d = (size_t)(p[q] - '0');
-    /* Any length past the input is an error, so stop counting there (no overflow either). */
-    if (len > n / 10 || len * 10 + d > n)
-      return fail(ps, WL_EPARSE, start, "string length exceeds the remaining %zu bytes",
-                  n - start);
-    len = len * 10 + d;
+    if (over || len > n / 10 || len * 10 + d > n)
+      over = true;
+    else
+      len = len * 10 + d;
     q++;
   }
   if (q >= n) return fail(ps, WL_EPARSE, n, "input ends inside a string length");
@@ -172,6 +172,8 @@ static int parse_str(struct parser *ps, uint32_t idx) {
     return fail(ps, WL_EPARSE, q, "expected ':' after string length, got %s", b);
   }
   q++;
+  if (over)
+    return fail(ps, WL_EPARSE, start, "string length exceeds the remaining %zu bytes", n - q);
   if (len > n - q)
     return fail(ps, WL_EPARSE, start, "string length %zu exceeds the remaining %zu bytes", len,
                 n - q);

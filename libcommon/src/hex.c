@@ -1,4 +1,5 @@
-/* Hex encode/decode (wl/hex.h). */
+/* Hex encode/decode (wl/hex.h). Decoding stops at the first byte that is not a hex digit, so a
+ * short NUL-terminated input is never read past its NUL. */
 #include "wl/hex.h"
 
 #include "wl/error.h"
@@ -21,8 +22,11 @@ void wl_hex_encode(char *dst, const uint8_t *src, size_t n) {
 
 int wl_hex_decode(uint8_t *dst, const char *src, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    int hi = hexval(src[2 * i]), lo = hexval(src[2 * i + 1]);
-    if (hi < 0 || lo < 0) return WL_EPARSE;
+    /* Check the first digit before reading the second: src may end (NUL) right there. */
+    int hi = hexval(src[2 * i]);
+    if (hi < 0) return WL_EPARSE;
+    int lo = hexval(src[2 * i + 1]);
+    if (lo < 0) return WL_EPARSE;
     dst[i] = (uint8_t)(hi << 4 | lo);
   }
   return 0;

@@ -205,6 +205,20 @@ static void hostile_messages(void **state) {
   wl_buf_release(&b);
 }
 
+static void declared_sizes_cannot_exhaust_memory(void **state) {
+  /* found by fuzz_proto: an array of 301M elements in 7 bytes made msgpack-c allocate 8.6 GB */
+  static const uint8_t oom[] = {0x95, 0xdd, 0x12, 0x00, 0x00, 0x00, 0x7c};
+  static const uint8_t bigmap[] = {0x91, 0xdf, 0xff, 0xff, 0xff, 0xff};
+  static const uint8_t bigstr[] = {0x92, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xf0, 'a'};
+  struct wl_proto_in in;
+  assert_int_equal(wl_proto_in_init(&in, oom, sizeof oom), WL_EPROTO);
+  wl_proto_in_release(&in);
+  assert_int_equal(wl_proto_in_init(&in, bigmap, sizeof bigmap), WL_EPROTO);
+  wl_proto_in_release(&in);
+  assert_int_equal(wl_proto_in_init(&in, bigstr, sizeof bigstr), WL_EPROTO);
+  wl_proto_in_release(&in);
+}
+
 static void oversized_encode_leaves_buffer_unchanged(void **state) {
   struct wl_buf b;
   wl_buf_init(&b, 64);
@@ -330,6 +344,7 @@ int main(void) {
       cmocka_unit_test(announce_round_trip),
       cmocka_unit_test(every_truncation_is_refused),
       cmocka_unit_test(hostile_messages),
+      cmocka_unit_test(declared_sizes_cannot_exhaust_memory),
       cmocka_unit_test(oversized_encode_leaves_buffer_unchanged),
       cmocka_unit_test(replies_round_trip),
       cmocka_unit_test(batch_round_trip),
