@@ -194,11 +194,12 @@ int wl_proto_encode_swarm_stats(struct wl_buf *b, const struct wl_swarm_stat *s,
   enc_init(&e, b, WL_MSG_SWARM_STATS, 1);
   enc_array(&e, n);
   for (size_t i = 0; i < n; i++) {
-    enc_array(&e, 4);
+    enc_array(&e, 5);
     enc_bin(&e, s[i].hash, 20);
     enc_u64(&e, s[i].seeders);
     enc_u64(&e, s[i].leechers);
     enc_u64(&e, s[i].completions);
+    enc_u64(&e, s[i].observed_us);
   }
   return enc_done(&e);
 }
@@ -682,11 +683,13 @@ int wl_proto_decode_swarm_stats(struct wl_proto_in *in, struct wl_msg_swarm_stat
   m->swarms = scratch(in, n, sizeof *m->swarms);
   if (m->swarms == NULL) return WL_ENOMEM;
   for (size_t i = 0; i < n; i++) {
-    TRY(get_array(in, &items[i], "swarms[]", 4, &e, &ne));
-    if (ne != 4) {
-      rv = fail(in, "swarms[%zu] has %zu items, expected 4", i, ne);
+    TRY(get_array(in, &items[i], "swarms[]", 5, &e, &ne));
+    if (ne != 4 && ne != 5) {
+      rv = fail(in, "swarms[%zu] has %zu items, expected 4 or 5", i, ne);
       goto out;
     }
+    m->swarms[i].observed_us = 0;
+    if (ne == 5) TRY(get_u64(in, &e[4], "observed_us", INT64_MAX, &m->swarms[i].observed_us));
     TRY(get_bin_exact(in, &e[0], "hash", 20, m->swarms[i].hash));
     TRY(get_u64(in, &e[1], "seeders", INT64_MAX, &m->swarms[i].seeders));
     TRY(get_u64(in, &e[2], "leechers", INT64_MAX, &m->swarms[i].leechers));

@@ -113,6 +113,9 @@ struct wl_msg_reg_http_rep {
 struct wl_swarm_stat {
   uint8_t hash[20];
   uint64_t seeders, leechers, completions;
+  uint64_t observed_us; /* Redis server time (µs) of the figures; 0 = unknown. Several workers
+                           report the same swarm, so the registry keeps the newest, not the
+                           last to arrive. */
 };
 
 struct wl_msg_swarm_stats {

@@ -174,6 +174,7 @@ static void on_stats_timer(uv_timer_t *t) {
     s[n].seeders = v[0];
     s[n].leechers = v[1];
     s[n].completions = v[2];
+    s[n].observed_us = v[3];
     n++;
   }
   struct wl_buf b;
@@ -205,7 +206,7 @@ int wl_reglink_start(struct worker *w) {
   int rv;
   if (wl_hashmap_init(&w->blocked, REASON_MAX, 10000000) < 0 ||
       wl_hashmap_init(&w->registered, 0, 100000000) < 0 ||
-      wl_hashmap_init(&w->dirty, 3 * sizeof(uint64_t), WL_STATS_BATCH_MAX) < 0)
+      wl_hashmap_init(&w->dirty, 4 * sizeof(uint64_t), WL_STATS_BATCH_MAX) < 0)
     return WL_ENOMEM;
 
   if (nng_sub0_open(&w->sub) != 0 || nng_req0_open(&w->reg) != 0 || nng_push0_open(&w->push) != 0)
@@ -274,10 +275,12 @@ const char *wl_reglink_refusal(struct worker *w, const uint8_t hash[20], char *t
 }
 
 void wl_reglink_note_swarm(struct worker *w, const uint8_t hash[20], uint64_t seeders,
-                           uint64_t leechers, uint64_t completions) {
+                           uint64_t leechers, uint64_t completions, uint64_t observed_us) {
   uint64_t *v = wl_hashmap_put(&w->dirty, hash, NULL);
   if (v == NULL) return; /* batch full: the next announce of this swarm reports it */
+  if (observed_us < v[3]) return; /* pipelined replies arrive in order; keep the newest anyway */
   v[0] = seeders;
   v[1] = leechers;
   v[2] = completions;
+  v[3] = observed_us;
 }

@@ -83,7 +83,8 @@ const char wl_lua_announce[] =
     "  if wantids and #peers > 0 then ids = redis.call('HMGET', p, unpack(peers)) end\n"
     "end\n"
     "for i = 1, #ids do if not ids[i] then ids[i] = '' end end\n"
-    "return {ns, nl, done, peers, ids}\n";
+    "local t = redis.call('TIME')\n"
+    "return {ns, nl, done, peers, ids, tonumber(t[1]) * 1000000 + tonumber(t[2])}\n";
 
 const char wl_lua_scrape[] =
     /* KEYS: s, l, d per hash; ARGV[1] = cutoff: peers older than it are not counted */

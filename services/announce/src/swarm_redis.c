@@ -306,7 +306,7 @@ static void on_announce(redisAsyncContext *ac, void *reply, void *priv) {
    * fails (the client retries) and the scripts are loaded again for the next ones */
   if (j->batch_n == 0 && retry_noscript(&w->store, j, r, wl_lua_announce, on_announce)) return;
   if (is_noscript(r)) load_scripts(&w->store);
-  if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
+  if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 6 ||
       r->element[3]->type != REDIS_REPLY_ARRAY || r->element[4]->type != REDIS_REPLY_ARRAY) {
     if (r && r->type == REDIS_REPLY_ERROR) {
       WL_WARN("announce", "Redis announce script failed: %s", r->str);
@@ -365,7 +365,7 @@ static void on_announce(redisAsyncContext *ac, void *reply, void *priv) {
     return;
   }
   wl_buf_release(&ids4);
-  wl_reglink_note_swarm(w, sub->info_hash, ns, nl, done);
+  wl_reglink_note_swarm(w, sub->info_hash, ns, nl, done, reply_u64(r->element[5]));
   announce_done(j);
 }
 

@@ -96,7 +96,7 @@ struct worker {
   bool snapshot_pending, have_snapshot, resnapshot;
   struct wl_hashmap blocked;    /* value: char reason[96] */
   struct wl_hashmap registered; /* no value */
-  struct wl_hashmap dirty;      /* value: uint64_t[3] seeders, leechers, completions */
+  struct wl_hashmap dirty;      /* value: uint64_t[4] seeders, leechers, completions, observed_us */
   uv_timer_t stats_timer, sweep_timer, snapshot_timer;
   uv_signal_t sigterm, sigint;
   bool stopping;
@@ -134,6 +134,6 @@ void wl_reglink_stop(struct worker *w);
 /* NULL when the hash may be announced, else the failure reason. */
 const char *wl_reglink_refusal(struct worker *w, const uint8_t hash[20], char *tmp, size_t tmplen);
 void wl_reglink_note_swarm(struct worker *w, const uint8_t hash[20], uint64_t seeders,
-                           uint64_t leechers, uint64_t completions);
+                           uint64_t leechers, uint64_t completions, uint64_t observed_us);
 
 #endif
