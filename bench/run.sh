@@ -53,10 +53,14 @@ for swarms in $swarm_sizes; do
   "$here/gen_pool.py" "$swarms" "$pool"
   # opentracker: whitelist-only build; it chroots into -d and opens the whitelist there
   mkdir -p "$work/ot"
+  chmod 755 "$work" "$work/ot"
   cp "$pool" "$work/ot/whitelist.txt"
+  chmod 644 "$work/ot/whitelist.txt"
   ot_port=$(free_port)
   printf 'access.whitelist whitelist.txt\ntracker.rootdir %s\n' "$work/ot" >"$work/ot/ot.conf"
-  opentracker -i 127.0.0.1 -p "$ot_port" -P "$ot_port" -d "$work/ot" -u root -f "$work/ot/ot.conf" >"$work/ot.log" 2>&1 &
+  # it refuses to run as root: drop to the package's own user
+  opentracker -i 127.0.0.1 -p "$ot_port" -P "$ot_port" -d "$work/ot" -u _opentracker \
+    -f "$work/ot/ot.conf" >"$work/ot.log" 2>&1 &
   ot_pid=$!
   "$src/tests/integration/stack.sh" start "$work/wl" "$build" WL_RATE_LIMIT_RPS=0 WL_LOG_LEVEL=warn \
     WL_ANNOUNCE_WORKERS=${WL_ANNOUNCE_WORKERS:-2} WL_MAX_CONNECTIONS_PER_IP=100000 >/dev/null
@@ -68,7 +72,7 @@ for swarms in $swarm_sizes; do
   for scenario in "announce 0 keep-alive" "announce 1 conn-per-request" "scrape 0 scrape-keep-alive"; do
     set -- $scenario
     mode=$1 close=$2 name=$3
-    for server in weightless opentracker; do
+    for server in opentracker weightless; do
       if [ $server = opentracker ]; then
         [ "$close" = 0 ] && [ "$mode" = announce ] && continue  # opentracker closes every connection
         url=http://127.0.0.1:$ot_port pids=$ot_pid
