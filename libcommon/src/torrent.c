@@ -667,7 +667,10 @@ int wl_torrent_parse(const uint8_t *p, size_t n, struct wl_torrent *t, char *err
     }
 
     if (t->has_v1) {
-      /* Hybrid: the same files, in the same order, each starting on a piece boundary. */
+      /* Hybrid: the same files, in the same order, each starting on a piece boundary. A file
+       * tree of one file cannot say whether it is a single-file torrent or a directory holding
+       * one file (libtorrent writes both the same way); the v1 part says which. */
+      if (v2.n == 1 && v1.nreal == 1) v2_single = v1_single;
       if (v1_single != v2_single) {
         rv = tfail(c, WL_EPARSE, "hybrid: info.%s is a %s torrent but the file tree is a %s one",
                    v1_single ? "length" : "files", v1_single ? "single-file" : "multi-file",
