@@ -7,8 +7,13 @@
 
 #include "wl/error.h"
 
-static size_t slot_size(const struct wl_hashmap *m) { return 1 + 20 + m->vsize; }
+/* Slot layout: value (padded to 8 bytes, so values are aligned), key (20), used flag, padding
+ * to a multiple of 8. */
+static size_t val_size(const struct wl_hashmap *m) { return (m->vsize + 7) & ~(size_t)7; }
+static size_t slot_size(const struct wl_hashmap *m) { return val_size(m) + 24; }
 static uint8_t *slot(const struct wl_hashmap *m, size_t i) { return m->slots + i * slot_size(m); }
+static uint8_t *skey(const struct wl_hashmap *m, uint8_t *s) { return s + val_size(m); }
+static bool used(const struct wl_hashmap *m, uint8_t *s) { return s[val_size(m) + 20] != 0; }
 static size_t home(const struct wl_hashmap *m, const uint8_t *key) {
   uint64_t h;
   memcpy(&h, key, 8);
@@ -42,11 +47,11 @@ static size_t find(const struct wl_hashmap *m, const uint8_t *key, bool *found) 
   size_t i = home(m, key);
   for (;;) {
     uint8_t *s = slot(m, i);
-    if (!s[0]) {
+    if (!used(m, s)) {
       *found = false;
       return i;
     }
-    if (memcmp(s + 1, key, 20) == 0) {
+    if (memcmp(skey(m, s), key, 20) == 0) {
       *found = true;
       return i;
     }
@@ -58,7 +63,7 @@ void *wl_hashmap_get(const struct wl_hashmap *m, const uint8_t key[20]) {
   if (m->slots == NULL) return NULL;
   bool found;
   size_t i = find(m, key, &found);
-  return found ? slot(m, i) + 21 : NULL;
+  return found ? slot(m, i) : NULL;
 }
 
 static int grow(struct wl_hashmap *m) {
@@ -69,9 +74,9 @@ static int grow(struct wl_hashmap *m) {
   if (nm.slots == NULL) return WL_ENOMEM;
   for (size_t i = 0; i < m->cap; i++) {
     uint8_t *s = slot(m, i);
-    if (!s[0]) continue;
+    if (!used(m, s)) continue;
     bool found;
-    size_t j = find(&nm, s + 1, &found);
+    size_t j = find(&nm, skey(m, s), &found);
     memcpy(slot(&nm, j), s, slot_size(m));
     nm.n++;
   }
@@ -84,18 +89,18 @@ void *wl_hashmap_put(struct wl_hashmap *m, const uint8_t key[20], bool *created)
   bool found;
   size_t i = find(m, key, &found);
   if (created) *created = !found;
-  if (found) return slot(m, i) + 21;
+  if (found) return slot(m, i);
   if (m->n >= m->max) return NULL;
   if ((m->n + 1) * 2 > m->cap) {
     if (grow(m) < 0) return NULL;
     i = find(m, key, &found);
   }
   uint8_t *s = slot(m, i);
-  s[0] = 1;
-  memcpy(s + 1, key, 20);
-  memset(s + 21, 0, m->vsize);
+  memset(s, 0, slot_size(m));
+  memcpy(skey(m, s), key, 20);
+  s[val_size(m) + 20] = 1;
   m->n++;
-  return s + 21;
+  return s;
 }
 
 bool wl_hashmap_remove(struct wl_hashmap *m, const uint8_t key[20]) {
@@ -110,11 +115,11 @@ bool wl_hashmap_remove(struct wl_hashmap *m, const uint8_t key[20]) {
     for (;;) {
       j = (j + 1) & (m->cap - 1);
       uint8_t *s = slot(m, j);
-      if (!s[0]) {
+      if (!used(m, s)) {
         m->n--;
         return true;
       }
-      size_t k = home(m, s + 1);
+      size_t k = home(m, skey(m, s));
       /* move s back to i unless its home lies cyclically in (i, j] */
       if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) continue;
       memcpy(slot(m, i), s, slot_size(m));
@@ -127,9 +132,9 @@ bool wl_hashmap_remove(struct wl_hashmap *m, const uint8_t key[20]) {
 bool wl_hashmap_next(const struct wl_hashmap *m, size_t *iter, const uint8_t **key, void **val) {
   while (*iter < m->cap) {
     uint8_t *s = slot(m, (*iter)++);
-    if (s[0]) {
-      *key = s + 1;
-      *val = s + 21;
+    if (used(m, s)) {
+      *key = skey(m, s);
+      *val = s;
       return true;
     }
   }

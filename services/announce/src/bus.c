@@ -171,3 +171,21 @@ void wl_bus_stop(struct worker *w) {
     nng_aio_stop(w->jobs[i].aio);
   }
 }
+
+void wl_bus_release(struct worker *w) {
+  for (size_t i = 0; i < w->njobs; i++) {
+    struct job *j = &w->jobs[i];
+    nng_aio_free(j->aio);
+    wl_proto_in_release(&j->in);
+    if (j->req) nng_msg_free(j->req);
+    wl_buf_release(&j->out);
+    wl_buf_release(&j->tmp);
+    wl_buf_release(&j->tmp6);
+    wl_buf_release(&j->ids6);
+    wl_buf_release(&j->keybuf);
+    for (int k = 0; k < WL_ANNOUNCE_BATCH_MAX; k++) wl_buf_release(&j->part[k]);
+  }
+  free(w->jobs);
+  w->jobs = NULL;
+  w->njobs = 0;
+}

@@ -93,6 +93,8 @@ int main(int argc, char **argv) {
   WL_INFO("announce", "stopped after %llu announces, %llu scrapes",
           (unsigned long long)w.announces, (unsigned long long)w.scrapes);
   uv_loop_close(w.loop);
+  wl_reglink_release(&w);
+  wl_bus_release(&w);
   return 0;
 out:
   return 1;

@@ -284,3 +284,13 @@ void wl_reglink_note_swarm(struct worker *w, const uint8_t hash[20], uint64_t se
   v[2] = completions;
   v[3] = observed_us;
 }
+
+void wl_reglink_release(struct worker *w) {
+  nng_aio_free(w->sub_aio);
+  nng_aio_free(w->reg_aio);
+  if (w->sub_msg) nng_msg_free(w->sub_msg);
+  if (w->reg_msg) nng_msg_free(w->reg_msg);
+  wl_hashmap_release(&w->blocked);
+  wl_hashmap_release(&w->registered);
+  wl_hashmap_release(&w->dirty);
+}

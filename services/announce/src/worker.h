@@ -110,6 +110,8 @@ struct worker {
 /* bus.c */
 int wl_bus_start(struct worker *w);
 void wl_bus_stop(struct worker *w);
+/* After the loop has ended: frees the jobs. */
+void wl_bus_release(struct worker *w);
 /* Requests received and not yet answered. */
 int wl_bus_busy(struct worker *w);
 void wl_job_reply(struct job *j);
@@ -131,6 +133,8 @@ void wl_swarm_drop(struct swarm_store *st, const uint8_t hash[20]);
 /* registry_link.c */
 int wl_reglink_start(struct worker *w);
 void wl_reglink_stop(struct worker *w);
+/* After the loop has ended: frees the maps and aios. */
+void wl_reglink_release(struct worker *w);
 /* NULL when the hash may be announced, else the failure reason. */
 const char *wl_reglink_refusal(struct worker *w, const uint8_t hash[20], char *tmp, size_t tmplen);
 void wl_reglink_note_swarm(struct worker *w, const uint8_t hash[20], uint64_t seeders,
