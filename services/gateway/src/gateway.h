@@ -131,6 +131,7 @@ struct gw {
   struct proxies *proxies;
   struct ann_batch *batch_open; /* announces parsed in this loop iteration (tracker.c) */
   struct ann_batch *batch_free;
+  uint8_t *scrape_hashes; /* 20 x WL_SCRAPE_MAX, for parsing a scrape */
   uv_check_t batch_check;
   struct ratelimit *rl;
   struct wl_hashmap per_ip; /* client IP (padded to 20 bytes) -> open connections */

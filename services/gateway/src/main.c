@@ -65,6 +65,8 @@ int main(int argc, char **argv) {
   gw->cfg = &cfg;
   gw->loop = uv_default_loop();
   wl_buf_init(&gw->scratch, 64u << 20);
+  gw->scrape_hashes = malloc(20 * (size_t)cfg.scrape_max);
+  if (!gw->scrape_hashes) return 1;
   if (wl_uvnng_init(&gw->q, gw->loop) < 0) return 1;
   gw->web = wl_static_load(*cfg.web_dir ? cfg.web_dir : WL_DEFAULT_WEB_DIR);
   gw->proxies = wl_proxies_parse(cfg.trusted_proxies, err, sizeof err);

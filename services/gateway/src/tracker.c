@@ -280,20 +280,14 @@ void wl_tracker_scrape(struct conn *c, const char *passkey, size_t passkey_len,
     wl_tracker_fail(c, reason);
     return;
   }
-  size_t max = (size_t)cfg->scrape_max, n = 0;
-  uint8_t *hashes = malloc(20 * max);
-  if (hashes == NULL) return wl_tracker_fail(c, "Tracker error");
-  const char *why = wl_scrape_parse(cfg, query, qlen, hashes, &n, reason, sizeof reason);
-  if (why) {
-    free(hashes);
-    return wl_tracker_fail(c, why);
-  }
-  struct wl_msg_scrape m = {.hashes = hashes, .n = n};
+  /* gw->scrape_hashes has room for WL_SCRAPE_MAX hashes, allocated once at start */
+  size_t n = 0;
+  const char *why = wl_scrape_parse(cfg, query, qlen, gw->scrape_hashes, &n, reason, sizeof reason);
+  if (why) return wl_tracker_fail(c, why);
+  struct wl_msg_scrape m = {.hashes = gw->scrape_hashes, .n = n};
   struct wl_buf *b = &gw->scratch;
   wl_buf_reset(b);
-  int rv = wl_proto_encode_scrape(b, &m);
-  free(hashes);
-  if (rv < 0) return wl_tracker_fail(c, "Tracker error");
+  if (wl_proto_encode_scrape(b, &m) < 0) return wl_tracker_fail(c, "Tracker error");
   c->waiting = wl_backend_call(gw, BK_ANNOUNCE, b->data, b->len, (int)cfg->backend_timeout_ms,
                             scrape_reply, c);
   if (!c->waiting) wl_tracker_fail(c, "Tracker overloaded, please retry later");
