@@ -9,7 +9,17 @@ set -euo pipefail
 cmd=$1 dir=$2 build=${3:-}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A port free on every address: the gateway binds [::]:PORT (dual-stack), so checking
+# 127.0.0.1 alone can pick a port that is taken elsewhere.
+free_port() {
+  /usr/bin/python3 -c '
+import socket
+try:
+    s = socket.socket(socket.AF_INET6); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); s.bind(("::", 0))
+except OSError:
+    s = socket.socket(); s.bind(("0.0.0.0", 0))
+print(s.getsockname()[1])'
+}
 
 stop_stack() {
   [ -f "$dir/run.pid" ] || return 0
