@@ -77,16 +77,18 @@ enum wl_reg_col {
                  " WHERE e.info_hash = ?1 OR e.v1_info_hash = ?1")                              \
   XX(entry_insert, "INSERT INTO entries(info_hash, v1_info_hash, swarm_v1, swarm_v2, name,"    \
                    " description, publisher, license, size, category, tags, created_at,"        \
-                   " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)") \
+                   " updated_at, ih_key)"                                                       \
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)")     \
   XX(entry_update, "UPDATE entries SET info_hash = ?1, v1_info_hash = ?2, swarm_v1 = ?3,"      \
                    " swarm_v2 = ?4, name = ?5, description = ?6, publisher = ?7, license = ?8," \
-                   " size = ?9, category = ?10, tags = ?11, updated_at = ?12 WHERE id = ?13")   \
+                   " size = ?9, category = ?10, tags = ?11, updated_at = ?12, ih_key = ?13"      \
+                   " WHERE id = ?14")   \
   XX(entry_merge, "UPDATE entries SET info_hash = ?1, v1_info_hash = ?2, swarm_v1 = ?3,"       \
                   " swarm_v2 = ?4, name = coalesce(?5, name),"                                  \
                   " description = coalesce(?6, description), publisher = coalesce(?7, publisher)," \
                   " license = coalesce(?8, license), size = coalesce(?9, size),"               \
                   " category = coalesce(?10, category), tags = coalesce(?11, tags),"           \
-                  " updated_at = ?12 WHERE id = ?13")                                           \
+                  " updated_at = ?12, ih_key = ?13 WHERE id = ?14")                                           \
   XX(entry_refresh, "UPDATE entries SET " WL_REG_FIGURES_SET " WHERE id = ?1")                 \
   XX(entry_delete, "DELETE FROM entries WHERE id = ?1")                                        \
   XX(entry_verify, "UPDATE entries SET verified = ?2, updated_at = ?3 WHERE id = ?1")          \
@@ -109,7 +111,8 @@ enum wl_reg_col {
                 " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(hash) DO UPDATE SET"                   \
                 " seeders = excluded.seeders, leechers = excluded.leechers,"                    \
                 " completions = max(completions, excluded.completions),"                        \
-                " updated_at = excluded.updated_at")                                            \
+                " updated_at = excluded.updated_at"                                             \
+                " WHERE excluded.updated_at >= swarm_stats.updated_at")                         \
   XX(stats_apply, "UPDATE entries SET " WL_REG_FIGURES_SET                                     \
                   " WHERE swarm_v1 = ?1 OR swarm_v2 = ?1")                                      \
   XX(stats_delete, "DELETE FROM swarm_stats WHERE hash = ?1")                                  \
@@ -143,6 +146,8 @@ struct wl_registry {
   int64_t stats_batches;       /* SWARM_STATS batches applied */
   int64_t stats_lag_ms;        /* receive-to-commit time of the last batch */
   int64_t last_prune_ms;
+  int64_t search_few;          /* FTS matches up to which a search sorts the matching rows */
+  int64_t search_facets_max;   /* FTS matches up to which a count probes entries_facets */
   int64_t (*now_ms)(void);     /* wall clock in ms since the epoch; tests may replace it */
 };
 
@@ -198,10 +203,14 @@ void wl__registry_done(sqlite3_stmt *st);
 /* Logs the connection's last error with the operation that failed; returns WL_EBACKEND. */
 int wl__registry_sqlerr(struct wl_registry *reg, const char *what);
 int64_t wl__registry_now_ms(void);
+/* PRAGMA optimize: refreshes planner statistics that have gone stale. */
+void wl__registry_optimize(struct wl_registry *reg);
 /* Rows of the blocklist (20-byte swarm hashes), or -1. */
 int64_t wl__registry_count_blocked(struct wl_registry *reg);
 
 /* entries.c */
+/* The sort tie-break of a hash (entries.ih_key): its first 8 bytes, big-endian, top bit flipped. */
+int64_t wl__registry_ih_key(const struct wl_reg_hash *h);
 /* Parses 40 or 64 hex digits (any case) into h. 0 or WL_EPARSE. */
 int wl__registry_hash_parse(struct wl_reg_hash *h, const char *s, size_t n);
 void wl__registry_hash_from_bytes(struct wl_reg_hash *h, const uint8_t *p, size_t n);

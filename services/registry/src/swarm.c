@@ -7,7 +7,8 @@
  *
  * A batch holds up to WL_STATS_BATCH_MAX swarms; bus.c applies it in slices so requests are
  * never kept waiting behind a large one. Figures of swarms no entry uses are kept (an entry
- * registered later shows them at once) and dropped by wl_registry_tick once idle for a day. */
+ * registered later shows them at once) and dropped by wl_registry_tick once idle for a day; the
+ * same hourly tick refreshes the query planner's statistics. */
 #include <string.h>
 
 #include "registry.h"
@@ -27,7 +28,9 @@ int wl_registry_apply_stats(struct wl_registry *reg, const struct wl_swarm_stat 
     sqlite3_bind_int64(st, 2, clamp(s[i].seeders));
     sqlite3_bind_int64(st, 3, clamp(s[i].leechers));
     sqlite3_bind_int64(st, 4, clamp(s[i].completions));
-    sqlite3_bind_int64(st, 5, now);
+    /* Several workers report the same swarm and their pushes race: keep the figures Redis
+     * observed last (observed_us, Redis's clock), not the push that arrived last. */
+    sqlite3_bind_int64(st, 5, s[i].observed_us ? clamp(s[i].observed_us / 1000) : now);
     int rc = sqlite3_step(st);
     wl__registry_done(st);
     if (rc != SQLITE_DONE) {
@@ -49,6 +52,7 @@ void wl_registry_tick(struct wl_registry *reg) {
   int64_t now = reg->now_ms();
   if (now - reg->last_prune_ms < PRUNE_EVERY_MS) return;
   reg->last_prune_ms = now;
+  wl__registry_optimize(reg);
   sqlite3_stmt *st = reg->st.stats_prune;
   sqlite3_bind_int64(st, 1, now - IDLE_MS);
   int rc = sqlite3_step(st);
