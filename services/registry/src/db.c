@@ -3,8 +3,8 @@
  * this build is refused), prepare every statement once, and checkpoint at close.
  *
  * Tables: entries (one row per registered torrent, live figures denormalised into it so the
- * seeders/completions sorts are index scans), entries_fts (FTS5 trigram index over the names,
- * external content kept by triggers), torrents (stored .torrent bytes, apart so entry scans
+ * seeders/completions sorts are index scans), entries_fts (FTS5 trigram index over names and
+ * tags, external content kept by triggers), torrents (stored .torrent bytes, apart so entry scans
  * stay small), blocked (one row per blocked 20-byte swarm hash) and swarm_stats (the last
  * figures workers pushed per swarm hash). Expected size: up to a few million entries. */
 #include <stdio.h>
@@ -31,27 +31,37 @@ static const char *const migrations[] = {
     "  seeders INTEGER NOT NULL DEFAULT 0,"
     "  leechers INTEGER NOT NULL DEFAULT 0,"
     "  created_at INTEGER NOT NULL,"     /* ms since the epoch */
-    "  updated_at INTEGER NOT NULL);"
+    "  updated_at INTEGER NOT NULL,"
+    /* the tie-break of every sort: the hash's first 8 bytes as a signed integer with the top bit
+     * flipped, so integer order is info_hash order (a 64-bit prefix collision aside) and the
+     * sort indexes hold 8 bytes per entry instead of 64 hex characters */
+    "  ih_key INTEGER NOT NULL);"
     "CREATE INDEX entries_swarm_v1 ON entries(swarm_v1);"
     "CREATE INDEX entries_swarm_v2 ON entries(swarm_v2);"
-    "CREATE INDEX entries_by_created ON entries(created_at DESC, info_hash);"
-    "CREATE INDEX entries_by_seeders ON entries(seeders DESC, info_hash);"
-    "CREATE INDEX entries_by_completions ON entries(completions DESC, info_hash);"
-    "CREATE INDEX entries_cat_created ON entries(category, created_at DESC, info_hash);"
-    "CREATE INDEX entries_cat_seeders ON entries(category, seeders DESC, info_hash);"
-    "CREATE INDEX entries_cat_completions ON entries(category, completions DESC, info_hash);"
-    "CREATE INDEX entries_pub_created ON entries(publisher, created_at DESC, info_hash);"
-    "CREATE INDEX entries_pub_seeders ON entries(publisher, seeders DESC, info_hash);"
-    "CREATE INDEX entries_pub_completions ON entries(publisher, completions DESC, info_hash);"
-    "CREATE VIRTUAL TABLE entries_fts USING fts5(name, content='entries', content_rowid='id',"
-    "  tokenize='trigram');"
+    "CREATE INDEX entries_by_created ON entries(created_at DESC, ih_key);"
+    "CREATE INDEX entries_by_seeders ON entries(seeders DESC, ih_key);"
+    "CREATE INDEX entries_by_completions ON entries(completions DESC, ih_key);"
+    "CREATE INDEX entries_cat_created ON entries(category, created_at DESC, ih_key);"
+    "CREATE INDEX entries_cat_seeders ON entries(category, seeders DESC, ih_key);"
+    "CREATE INDEX entries_cat_completions ON entries(category, completions DESC, ih_key);"
+    "CREATE INDEX entries_pub_created ON entries(publisher, created_at DESC, ih_key);"
+    "CREATE INDEX entries_pub_seeders ON entries(publisher, seeders DESC, ih_key);"
+    "CREATE INDEX entries_pub_completions ON entries(publisher, completions DESC, ih_key);"
+    "CREATE INDEX entries_name ON entries(name);" /* a narrow scan for q under 3 characters */
+    /* counts of FTS matches within a category or publisher: probed in id order, nearly
+     * sequential, without reading the wide rows */
+    "CREATE INDEX entries_facets ON entries(id, category, publisher);"
+    "CREATE VIRTUAL TABLE entries_fts USING fts5(name, tags, content='entries',"
+    "  content_rowid='id', tokenize='trigram');"
     "CREATE TRIGGER entries_fts_ai AFTER INSERT ON entries BEGIN"
-    "  INSERT INTO entries_fts(rowid, name) VALUES(new.id, new.name); END;"
+    "  INSERT INTO entries_fts(rowid, name, tags) VALUES(new.id, new.name, new.tags); END;"
     "CREATE TRIGGER entries_fts_ad AFTER DELETE ON entries BEGIN"
-    "  INSERT INTO entries_fts(entries_fts, rowid, name) VALUES('delete', old.id, old.name); END;"
-    "CREATE TRIGGER entries_fts_au AFTER UPDATE OF name ON entries BEGIN"
-    "  INSERT INTO entries_fts(entries_fts, rowid, name) VALUES('delete', old.id, old.name);"
-    "  INSERT INTO entries_fts(rowid, name) VALUES(new.id, new.name); END;"
+    "  INSERT INTO entries_fts(entries_fts, rowid, name, tags)"
+    "    VALUES('delete', old.id, old.name, old.tags); END;"
+    "CREATE TRIGGER entries_fts_au AFTER UPDATE OF name, tags ON entries BEGIN"
+    "  INSERT INTO entries_fts(entries_fts, rowid, name, tags)"
+    "    VALUES('delete', old.id, old.name, old.tags);"
+    "  INSERT INTO entries_fts(rowid, name, tags) VALUES(new.id, new.name, new.tags); END;"
     "CREATE TABLE torrents("
     "  entry_id INTEGER PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE,"
     "  data BLOB NOT NULL,"
@@ -159,12 +169,28 @@ static int migrate(sqlite3 *db, char *err, size_t errlen) {
   return 0;
 }
 
+static bool has_stats(sqlite3 *db) {
+  sqlite3_stmt *st = NULL;
+  bool yes = false;
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_stat1 WHERE tbl = 'entries' LIMIT 1", -1, &st,
+                         NULL) == SQLITE_OK)
+    yes = sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  return yes;
+}
+
+void wl__registry_optimize(struct wl_registry *reg) {
+  sqlite3_exec(reg->db, "PRAGMA analysis_limit = 1000; PRAGMA optimize", NULL, NULL, NULL);
+}
+
 int wl_registry_open(struct wl_registry *reg, const struct wl_config *cfg, const char *path,
                      char *err, size_t errlen) {
   int rv;
   memset(reg, 0, sizeof *reg);
   reg->cfg = cfg;
   reg->now_ms = wl__registry_now_ms;
+  reg->search_few = 4000;
+  reg->search_facets_max = 100000;
   if (sqlite3_open_v2(path, &reg->db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       NULL) != SQLITE_OK) {
@@ -200,6 +226,13 @@ int wl_registry_open(struct wl_registry *reg, const struct wl_config *cfg, const
     return WL_EIO;
   }
   reg->last_prune_ms = reg->now_ms();
+  /* The planner needs statistics to choose between the sort indexes and the FTS index; a
+   * database filled by someone else (an import, the benchmark) may have none. */
+  if (reg->nentries >= 1000 && !has_stats(reg->db)) {
+    WL_INFO("registry", "gathering query-planner statistics for %lld entries",
+            (long long)reg->nentries);
+    sqlite3_exec(reg->db, "PRAGMA analysis_limit = 1000; ANALYZE", NULL, NULL, NULL);
+  }
   return 0;
 }
 
@@ -209,6 +242,7 @@ void wl_registry_close(struct wl_registry *reg) {
   WL_REG_STMTS(XX)
 #undef XX
   memset(&reg->st, 0, sizeof reg->st);
+  wl__registry_optimize(reg);
   int logged = 0, ckpt = 0;
   if (sqlite3_wal_checkpoint_v2(reg->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &logged, &ckpt) !=
       SQLITE_OK)

@@ -144,7 +144,13 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s) {
   else sqlite3_bind_null(st, i);
 }
 
-/* Binds ?1..?12 of entry_insert / entry_update / entry_merge. */
+int64_t wl__registry_ih_key(const struct wl_reg_hash *h) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = v << 8 | h->swarm[i];
+  return (int64_t)(v ^ ((uint64_t)1 << 63));
+}
+
+/* Binds ?1..?13 of entry_insert / entry_update / entry_merge. */
 static void bind_entry(sqlite3_stmt *st, const struct wl_reg_hash *ih, const struct wl_reg_hash *v1,
                        const struct wl_reg_entry_in *in, int64_t now) {
   sqlite3_bind_text(st, 1, ih->hex, (int)ih->len, SQLITE_TRANSIENT);
@@ -168,6 +174,7 @@ static void bind_entry(sqlite3_stmt *st, const struct wl_reg_hash *ih, const str
   bind_text_or_null(st, 10, in->category);
   bind_text_or_null(st, 11, in->tags);
   sqlite3_bind_int64(st, 12, now);
+  sqlite3_bind_int64(st, 13, wl__registry_ih_key(ih));
 }
 
 static int run(struct wl_registry *reg, sqlite3_stmt *st, const char *what) {
@@ -227,7 +234,7 @@ int wl__registry_upsert(struct wl_registry *reg, const struct wl_reg_entry_in *i
   } else {
     st = mode == WL_UPSERT_MERGE ? reg->st.entry_merge : reg->st.entry_update;
     bind_entry(st, &ih, &v1, in, now);
-    sqlite3_bind_int64(st, 13, t->id);
+    sqlite3_bind_int64(st, 14, t->id);
     rv = run(reg, st, "updating an entry");
     *id = t->id;
   }
@@ -300,7 +307,7 @@ void wl__registry_post(struct wl_registry *reg, const uint8_t *body, size_t len,
     wl__reply_error(rep, 400, "Empty body: send a JSON object with info_hash and name.");
     return;
   }
-  doc = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
+  doc = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
   if (doc == NULL) {
     wl__reply_error(rep, 400, "Invalid JSON body: %s (line %d, column %d).", je.text, je.line,
                     je.column);
