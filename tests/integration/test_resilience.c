@@ -136,6 +136,51 @@ static void redis_down_then_back(void **state) {
   assert_true(i < 100);
 }
 
+/* The registry killed under announce load: announces keep working throughout, the registry
+ * API answers 503 during the gap, and every entry is there after the restart. */
+static void registry_restart_under_load(void **state) {
+  char url[600], body[300], hdr[200], ip[32], pidfile[700], hashhex[41];
+  uint8_t h[20];
+  tu_random_hash(h);
+  for (int i = 0; i < 20; i++) snprintf(hashhex + 2 * i, 3, "%02x", h[i]);
+  snprintf(hdr, sizeof hdr, "X-Weightless-Key: %s", env.registry_key);
+  const char *hdrs[] = {hdr, "Content-Type: application/json", NULL};
+  struct tu_resp r;
+  snprintf(url, sizeof url, "%s/api/registry", env.http);
+  snprintf(body, sizeof body, "{\"info_hash\":\"%s\",\"name\":\"survives a restart\"}", hashhex);
+  assert_int_equal(tu_http("POST", url, "127.22.0.1", hdrs, body, strlen(body), &r), 0);
+  assert_int_equal(r.status, 201);
+  tu_resp_release(&r);
+  snprintf(pidfile, sizeof pidfile, "%s/registry.pid", env.data_dir);
+  long pid = tu_read_long(pidfile);
+  assert_true(pid > 0);
+  assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+  bool saw_503 = false, back = false;
+  int announces = 0, announce_failures = 0;
+  for (int i = 0; i < 150 && !back; i++) {
+    /* an announce from a fresh address each time: must always work */
+    snprintf(ip, sizeof ip, "127.22.%d.%d", 1 + i / 250, i % 250 + 1);
+    char why[300];
+    if (announce_state(ip, h, why, sizeof why) != 0) {
+      fprintf(stderr, "announce failed while the registry was down: %s\n", why);
+      announce_failures++;
+    }
+    announces++;
+    char get[600];
+    snprintf(get, sizeof get, "%s/api/registry?info_hash=%s", env.http, hashhex);
+    assert_int_equal(tu_http("GET", get, ip, NULL, NULL, 0, &r), 0);
+    if (r.status == 503) saw_503 = true;
+    else if (r.status == 200 && strstr((char *)r.body.data, "survives a restart")) back = saw_503;
+    else if (r.status != 200) fail_msg("registry API answered %ld during the restart", r.status);
+    tu_resp_release(&r);
+    tu_sleep_ms(100);
+  }
+  fprintf(stderr, "%d announces during the registry restart, %d failed\n", announces, announce_failures);
+  assert_true(saw_503);
+  assert_true(back);
+  assert_int_equal(announce_failures, 0);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s STACK_DIR\n", argv[0]);
@@ -146,6 +191,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(worker_killed_during_burst),
       cmocka_unit_test(redis_down_then_back),
+      cmocka_unit_test(registry_restart_under_load),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

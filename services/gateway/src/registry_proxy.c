@@ -68,6 +68,13 @@ static void reply(struct breq *r, int result, const void *msg, size_t len) {
 void wl_registry_forward(struct conn *c, const char *path, size_t plen, const char *query,
                          size_t qlen) {
   struct gw *gw = c->gw;
+  /* No registry connected: answer at once rather than queue the request until it returns
+   * (NNG would hold it, up to the backend timeout). */
+  if (__atomic_load_n(&gw->bk[BK_REGISTRY].pipes, __ATOMIC_RELAXED) == 0) {
+    gw->m.backend_errors[BK_REGISTRY]++;
+    wl_http_json_error(c, 503, "registry unavailable: it is not running or not reachable");
+    return;
+  }
   size_t hl;
   const char *host = wl_http_header(c, H_HOST, &hl);
   char base[600];
