@@ -212,7 +212,10 @@ static int on_headers_complete(http_parser *p) {
     c->early_status = 400;
     return -1;
   }
-  wl_buf_init(&c->body, c->body_cap);
+  /* keep the allocation of an earlier body on this connection; only the cap changes
+   * (re-initialising here leaked it: found by fuzz_http) */
+  wl_buf_reset(&c->body);
+  c->body.max = c->body_cap;
   return 0;
 }
 

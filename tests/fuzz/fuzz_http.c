@@ -1,0 +1,113 @@
+/* libFuzzer target: the gateway's HTTP request glue (services/gateway/src/http.c: the
+ * http-parser callbacks, limits, pipelining, the pending buffer and the answer/next-request
+ * cycle), fed arbitrary bytes in arbitrary chunks. http.c is included here with its libuv
+ * calls redirected to fakes that complete at once, and the router replaced by one that
+ * answers every request, so one input is a whole connection's life. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+static uv_write_cb pending_write_cb;
+static uv_write_t *pending_write_req;
+
+static int fake_timer_start(uv_timer_t *t, uv_timer_cb cb, uint64_t a, uint64_t b) {
+  (void)t, (void)cb, (void)a, (void)b;
+  return 0;
+}
+static int fake_timer_stop(uv_timer_t *t) { (void)t; return 0; }
+static int fake_read_stop(uv_stream_t *s) { (void)s; return 0; }
+static int fake_read_start(uv_stream_t *s, uv_alloc_cb a, uv_read_cb r) {
+  (void)s, (void)a, (void)r;
+  return 0;
+}
+static int fake_write(uv_write_t *req, uv_stream_t *s, const uv_buf_t *bufs, unsigned n,
+                      uv_write_cb cb) {
+  (void)s;
+  for (unsigned i = 0; i < n; i++)
+    if (bufs[i].len && !bufs[i].base) abort();
+  /* completes after the caller returns (as libuv would), from the harness loop */
+  pending_write_cb = cb;
+  pending_write_req = req;
+  return 0;
+}
+static void fake_close(uv_handle_t *h, uv_close_cb cb) {
+  (void)h, (void)cb; /* the harness frees the connection */
+}
+
+#define uv_timer_start fake_timer_start
+#define uv_timer_stop fake_timer_stop
+#define uv_read_stop fake_read_stop
+#define uv_read_start fake_read_start
+#define uv_write fake_write
+#define uv_close fake_close
+#include "http.c"
+#undef uv_timer_start
+#undef uv_timer_stop
+#undef uv_read_stop
+#undef uv_read_start
+#undef uv_write
+#undef uv_close
+
+/* The router: answer every request, as the real one does, with a small body. */
+void wl_route(struct conn *c) { wl_http_respond(c, 200, "text/plain", NULL, "ok", 2); }
+void wl_metrics_observe(struct gw *gw, enum route r, int status, double seconds) {
+  (void)gw, (void)r, (void)status, (void)seconds;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static struct wl_config cfg;
+  static struct gw gw;
+  static char rbuf[READ_BUF];
+  if (!gw.cfg) {
+    char err[200];
+    if (wl_config_load(&cfg, err, sizeof err) < 0) abort();
+    gw.cfg = &cfg;
+    gw.rbuf = rbuf;
+    settings.on_message_begin = on_message_begin;
+    settings.on_url = on_url;
+    settings.on_header_field = on_header_field;
+    settings.on_header_value = on_header_value;
+    settings.on_headers_complete = on_headers_complete;
+    settings.on_body = on_body;
+    settings.on_message_complete = on_message_complete;
+  }
+  struct conn *c = calloc(1, sizeof *c);
+  c->gw = &gw;
+  gw.nconns++;
+  c->tcp.data = c->timer.data = c;
+  wl_buf_init(&c->url, URL_MAX);
+  wl_buf_init(&c->hname, 256);
+  for (int i = 0; i < H_COUNT; i++) wl_buf_init(&c->hdr[i], 8192);
+  wl_buf_init(&c->body, 0);
+  wl_buf_init(&c->pending, 256 * 1024);
+  wl_buf_init(&c->out, 96u << 20);
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  c->parser.data = c;
+  /* the first byte sets the chunk size the bytes arrive in */
+  size_t chunk = size ? (size_t)data[0] % 64 + 1 : 1;
+  size_t off = size ? 1 : 0;
+  while (!c->closing) {
+    if (pending_write_cb) {
+      uv_write_cb cb = pending_write_cb;
+      pending_write_cb = NULL;
+      cb(pending_write_req, 0);
+      continue;
+    }
+    if (off >= size) break;
+    size_t n = size - off < chunk ? size - off : chunk;
+    if (!c->busy) {
+      memcpy(rbuf, data + off, n);
+      feed(c, rbuf, n);
+    } else {
+      feed(c, (const char *)data + off, n); /* goes to pending */
+    }
+    off += n;
+  }
+  pending_write_cb = NULL;
+  c->closes = 0;
+  c->waiting = false;
+  conn_free(c);
+  return 0;
+}
