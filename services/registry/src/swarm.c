@@ -30,7 +30,8 @@ int wl_registry_apply_stats(struct wl_registry *reg, const struct wl_swarm_stat 
     sqlite3_bind_int64(st, 4, clamp(s[i].completions));
     /* Several workers report the same swarm and their pushes race: keep the figures Redis
      * observed last (observed_us, Redis's clock), not the push that arrived last. */
-    sqlite3_bind_int64(st, 5, s[i].observed_us ? clamp(s[i].observed_us / 1000) : now);
+    /* µs: two workers' observations of one swarm can fall in the same millisecond */
+    sqlite3_bind_int64(st, 5, s[i].observed_us ? clamp(s[i].observed_us) : now * 1000);
     int rc = sqlite3_step(st);
     wl__registry_done(st);
     if (rc != SQLITE_DONE) {
@@ -54,7 +55,7 @@ void wl_registry_tick(struct wl_registry *reg) {
   reg->last_prune_ms = now;
   wl__registry_optimize(reg);
   sqlite3_stmt *st = reg->st.stats_prune;
-  sqlite3_bind_int64(st, 1, now - IDLE_MS);
+  sqlite3_bind_int64(st, 1, (now - IDLE_MS) * 1000); /* swarm_stats.updated_at is in µs */
   int rc = sqlite3_step(st);
   wl__registry_done(st);
   if (rc != SQLITE_DONE)
