@@ -17,8 +17,9 @@
 4. Prints a table, stops the stack, removes the data directory (unless --keep or --data).
 
 Queries: a substring of the name (q, 3+ characters: FTS5 trigram), a short q (LIKE fallback),
-a category filter sorted by seeders, a deep offset (500,000..N) in the default order, a
-publisher filter sorted by completions, and q + category + sort=seeders combined.
+a category filter sorted by seeders (and at a deep offset), a deep offset (N/2..N) in the
+default order, a publisher filter sorted by completions, q + category + sort=seeders (q of 3+
+and of 2 characters), and a tag filter.
 """
 import argparse
 import http.client
@@ -46,6 +47,7 @@ VARIANTS = ["base", "instruct", "chat", "code", "vision", "large", "small", "tin
             "dedup", "filtered", "v2", "v3", "sharded"]
 FORMATS = ["fp16", "bf16", "fp32", "int8", "q4_k_m", "gguf", "safetensors", "parquet", "tar",
            "jsonl"]
+WORDS = [w for w in FAMILIES + VARIANTS if len(w) >= 3]  # q of 3+ characters: the FTS index
 CATEGORIES = ["models", "datasets", "tools"]
 PUBLISHERS = ["org-%02d" % i for i in range(40)]
 TAGS = ["llm", "vision", "audio", "nlp", "fp16", "int8", "research", "commercial", "benchmark",
@@ -227,7 +229,7 @@ def main():
     n = a.entries
     kinds = [
         ("q=<word> (substring, FTS5 trigram)",
-         lambda r: {"q": r.choice(FAMILIES + VARIANTS)}),
+         lambda r: {"q": r.choice(WORDS)}),
         ("q=<word> rare (substring, FTS5 trigram)",
          lambda r: {"q": "%s-%d-%s" % (r.choice(FAMILIES), r.choice([7, 13]), r.choice(VARIANTS))}),
         ("q=<2 chars> (LIKE fallback)",
@@ -242,7 +244,10 @@ def main():
         ("publisher=<p>&sort=completions",
          lambda r: {"publisher": r.choice(PUBLISHERS), "sort": "completions"}),
         ("q=<word>&category=<c>&sort=seeders",
-         lambda r: {"q": r.choice(FAMILIES), "category": r.choice(CATEGORIES), "sort": "seeders"}),
+         lambda r: {"q": r.choice(WORDS), "category": r.choice(CATEGORIES), "sort": "seeders"}),
+        ("q=<2 chars>&category=<c>&sort=seeders",
+         lambda r: {"q": r.choice(["t5", "c4", "ll", "xl"]), "category": r.choice(CATEGORIES),
+                    "sort": "seeders"}),
         ("tags=<t>&sort=seeders",
          lambda r: {"tags": r.choice(TAGS), "sort": "seeders"}),
     ]

@@ -77,11 +77,18 @@ static void job_process(struct wl_uvnng_item *item) {
     return;
   }
   switch (j->in.type) {
-  case WL_MSG_PING:
-    wl_proto_encode_pong(&j->out, "announce", wl_swarm_ready(&w->store),
-                         wl_swarm_ready(&w->store) ? "" : "Redis unreachable");
+  case WL_MSG_PING: {
+    /* In curated mode a worker without the registry's snapshot refuses every announce, so it
+     * is not ready (and /health says so) until it has one. */
+    bool redis = wl_swarm_ready(&w->store);
+    bool snapshot = !w->cfg->require_registered || w->have_snapshot;
+    wl_proto_encode_pong(&j->out, "announce", redis && snapshot,
+                         !redis ? "Redis unreachable"
+                         : !snapshot ? "waiting for the registry's list of registered torrents"
+                                     : "");
     wl_job_reply(j);
     return;
+  }
   case WL_MSG_ANNOUNCE:
     rv = wl_proto_decode_announce(&j->in, &j->ann);
     if (rv < 0) break;

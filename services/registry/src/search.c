@@ -6,7 +6,9 @@
  * Built for ~1M entries on a machine whose page cache may not hold the whole database, so the
  * aim is to touch few pages:
  * - q and tags of 3 or more characters are one FTS5 query on the trigram index (entries_fts,
- *   columns name and tags); shorter ones fall back to LIKE (q scans the narrow name index).
+ *   columns name and tags); shorter ones fall back to LIKE. A short q is counted on the narrow
+ *   name index (with a category or publisher, its matches are probed in entries_facets); its
+ *   page walks a sort index testing the name of each row until the page is full.
  * - Every sort has an index, alone and after a category or publisher ((category, seeders DESC,
  *   ih_key) ...), whose last key ih_key orders like info_hash in 8 bytes. A page is chosen on
  *   that index alone (ids of rows offset..offset+limit, a covering scan, so a deep offset skips
@@ -185,6 +187,16 @@ void wl__registry_search(struct wl_registry *reg, const struct wl_reg_query *q,
   enum plan page_plan = nfts >= 0 && nfts <= reg->search_few ? PLAN_ROWS : PLAN_INDEX;
   if (has_fts(&f) && (!has_other(&f) || nfts == 0)) {
     total = nfts;
+  } else if (!has_fts(&f) && f.qlike.len && !f.taglike.len && (f.category || f.publisher)) {
+    /* a short q in a category or publisher: the names matching, from the narrow name index,
+     * probed in entries_facets (not every row of the category read for its name) */
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM entries e INDEXED BY entries_facets WHERE e.id IN ("
+             "SELECT rowid FROM entries INDEXED BY entries_name WHERE name LIKE ?4 ESCAPE '\\')"
+             "%s%s",
+             f.category ? " AND e.category = ?2" : "", f.publisher ? " AND e.publisher = ?3" : "");
+    rv = count_query(reg, sql, &f, &total);
+    if (rv < 0) goto fail;
   } else {
     enum plan count_plan = page_plan;
     if (has_fts(&f) && !f.qlike.len && !f.taglike.len && nfts <= reg->search_facets_max)

@@ -52,7 +52,7 @@ static int setup(void **state) {
     o += (size_t)snprintf(extra + o, sizeof extra - o, ",\"category\":\"%s\"", r->category);
     if (r->publisher) o += (size_t)snprintf(extra + o, sizeof extra - o, ",\"publisher\":\"%s\"", r->publisher);
     if (r->tags) o += (size_t)snprintf(extra + o, sizeof extra - o, ",\"tags\":\"%s\"", r->tags);
-    snprintf(body, sizeof body, "{\"info_hash\":\"%s\",\"name\":\"%s\"%s}", r->ih, r->name, extra);
+    snprintf(body, sizeof body, "{\"info_hash\":\"%.64s\",\"name\":\"%.63s\"%.299s}", r->ih, r->name, extra);
     assert_int_equal(rt_post(t, body), 201);
     r->seeders = i % 7;
     r->completions = (i * 13) % 11;
