@@ -73,6 +73,8 @@ struct breq *wl_backend_call(struct gw *gw, enum backend_id bk, const void *msg,
       free(r);
       return NULL;
     }
+    r->next_all = b->all;
+    b->all = r;
     b->total++;
   }
   nng_msg *m;
@@ -139,4 +141,20 @@ int wl_backend_start(struct gw *gw) {
 
 void wl_backend_stop(struct gw *gw) {
   for (int i = 0; i < 2; i++) nng_close(gw->bk[i].sock);
+  /* The loop has ended: calls still in flight are aborted by the close. Wait for each aio's
+   * callback (nng_aio_stop), then free what it holds; their loop hand-offs are never run. */
+  for (int i = 0; i < 2; i++) {
+    struct breq *r = gw->bk[i].all;
+    while (r) {
+      struct breq *next = r->next_all;
+      nng_aio_stop(r->aio);
+      if (r->reply) nng_msg_free(r->reply);
+      nng_msg *m = nng_aio_get_msg(r->aio);
+      if (r->sending && m) nng_msg_free(m);
+      nng_aio_free(r->aio);
+      free(r);
+      r = next;
+    }
+    gw->bk[i].all = gw->bk[i].free = NULL;
+  }
 }

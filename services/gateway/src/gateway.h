@@ -104,11 +104,13 @@ struct breq {
   breq_fn fn;
   void *arg;
   struct breq *next_free;
+  struct breq *next_all; /* every request object of the backend, for the final release */
 };
 
 struct backend {
   nng_socket sock;
   struct breq *free;
+  struct breq *all;
   size_t nfree;
   size_t total;
   size_t cap;
