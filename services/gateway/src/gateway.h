@@ -174,6 +174,8 @@ struct breq *wl_backend_call(struct gw *gw, enum backend_id bk, const void *msg,
                              int timeout_ms, breq_fn fn, void *arg);
 
 /* registry_proxy.c */
+/* True when the request carries the right X-Weightless-Key (constant time), or none is set. */
+bool wl_registry_key_ok(struct conn *c);
 void wl_registry_forward(struct conn *c, const char *path, size_t plen, const char *query,
                          size_t qlen);
 
@@ -189,6 +191,8 @@ void wl_static_free(struct staticfiles *s);
 bool wl_static_serve(struct conn *c, const char *path, size_t plen);
 
 /* passkey.c */
+/* True when [u, u+n) is a valid user_id: [A-Za-z0-9_-]{1,64}. */
+bool wl_passkey_user_valid(const char *u, size_t n);
 /* 0 valid; else a failure reason is written into reason. *user gets the user id. */
 int wl_passkey_check(const struct wl_config *cfg, const char *pk, size_t n, const char **user,
                      size_t *ulen, char *reason, size_t rlen);

@@ -15,6 +15,13 @@ static bool user_char(char ch) {
          ch == '_' || ch == '-';
 }
 
+bool wl_passkey_user_valid(const char *u, size_t n) {
+  if (n < 1 || n > 64) return false;
+  for (size_t i = 0; i < n; i++)
+    if (!user_char(u[i])) return false;
+  return true;
+}
+
 int wl_passkey_check(const struct wl_config *cfg, const char *pk, size_t n, const char **user,
                      size_t *ulen, char *reason, size_t rlen) {
   bool required = cfg->tracker_secret && *cfg->tracker_secret;
@@ -27,8 +34,7 @@ int wl_passkey_check(const struct wl_config *cfg, const char *pk, size_t n, cons
   }
   const char *dot = memchr(pk, '.', n);
   size_t ul = dot ? (size_t)(dot - pk) : 0;
-  bool ok = dot && ul >= 1 && ul <= 64 && n - ul - 1 == 64;
-  for (size_t i = 0; ok && i < ul; i++) ok = user_char(pk[i]);
+  bool ok = dot && n - ul - 1 == 64 && wl_passkey_user_valid(pk, ul);
   for (size_t i = ul + 1; ok && i < n; i++)
     ok = (pk[i] >= '0' && pk[i] <= '9') || (pk[i] >= 'a' && pk[i] <= 'f');
   if (!ok) {

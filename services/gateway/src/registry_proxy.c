@@ -10,7 +10,7 @@
 #include "wl/log.h"
 #include "wl_proto.h"
 
-static bool key_ok(struct conn *c) {
+bool wl_registry_key_ok(struct conn *c) {
   const char *want = c->gw->cfg->registry_key;
   if (want == NULL || *want == '\0') return true;
   size_t len;
@@ -86,7 +86,7 @@ void wl_registry_forward(struct conn *c, const char *path, size_t plen, const ch
       .path = path, .path_len = plen,
       .query = query, .query_len = qlen,
       .body = c->body.data, .body_len = c->body.len,
-      .flags = key_ok(c) ? WL_REG_AUTHORIZED : 0,
+      .flags = wl_registry_key_ok(c) ? WL_REG_AUTHORIZED : 0,
       .base_url = base, .base_url_len = strlen(base),
   };
   struct wl_buf b;

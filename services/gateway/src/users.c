@@ -2,7 +2,6 @@
  * "{user_id}.{hex HMAC-SHA256(TRACKER_SECRET, user_id)}"; GET /api/users?user_id= reads the
  * uploaded/downloaded totals that the announce scripts keep in Redis (through a worker). */
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
@@ -14,28 +13,9 @@
 #include "wl/query.h"
 #include "wl_proto.h"
 
-static bool valid_user(const char *u, size_t n) {
-  if (n < 1 || n > 64) return false;
-  for (size_t i = 0; i < n; i++) {
-    char ch = u[i];
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-          ch == '_' || ch == '-'))
-      return false;
-  }
-  return true;
-}
-
-static bool key_ok(struct conn *c) {
-  const char *want = c->gw->cfg->registry_key;
-  if (!want || !*want) return true;
-  size_t len;
-  const char *got = wl_http_header(c, H_KEY, &len);
-  return got && len == strlen(want) && CRYPTO_memcmp(got, want, len) == 0;
-}
-
 void wl_users_passkey(struct conn *c) {
   const struct wl_config *cfg = c->gw->cfg;
-  if (!key_ok(c)) return wl_http_json_error(c, 401, "missing or wrong X-Weightless-Key");
+  if (!wl_registry_key_ok(c)) return wl_http_json_error(c, 401, "missing or wrong X-Weightless-Key");
   if (!cfg->tracker_secret || !*cfg->tracker_secret)
     return wl_http_json_error(c, 409, "passkeys are off: TRACKER_SECRET is not set on the server");
   json_error_t jerr;
@@ -45,7 +25,7 @@ void wl_users_passkey(struct conn *c) {
     return wl_http_json_error(c, 400, "body must be a JSON object with user_id");
   }
   json_t *u = json_object_get(root, "user_id");
-  if (!json_is_string(u) || !valid_user(json_string_value(u), json_string_length(u))) {
+  if (!json_is_string(u) || !wl_passkey_user_valid(json_string_value(u), json_string_length(u))) {
     json_decref(root);
     return wl_http_json_error(c, 400, "user_id must be 1-64 characters of A-Z a-z 0-9 _ -");
   }
@@ -99,7 +79,7 @@ void wl_users_get(struct conn *c, const char *query, size_t qlen) {
     if (wl_query_key_is(k, kl, "user_id") && vl < sizeof user)
       ul = wl_pct_decode((uint8_t *)user, v, vl);
   if (ul < 0) return wl_http_json_error(c, 400, "missing user_id");
-  if (!valid_user(user, (size_t)ul))
+  if (!wl_passkey_user_valid(user, (size_t)ul))
     return wl_http_json_error(c, 400, "user_id must be 1-64 characters of A-Z a-z 0-9 _ -");
   memcpy(c->ann_user, user, (size_t)ul);
   c->ann_user[ul] = '\0';
