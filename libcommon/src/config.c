@@ -49,6 +49,8 @@ static const struct cfg_var vars[] = {
     {"WL_NUMWANT_DEFAULT", CFG_INT, OFF(numwant_default), 0, 1000, "50",
      "peers returned when numwant is absent"},
     {"WL_NUMWANT_MAX", CFG_INT, OFF(numwant_max), 1, 1000, "200", "cap on numwant"},
+    {"WL_PEER_SAMPLE_MS", CFG_INT, OFF(peer_sample_ms), 0, 60000, "2000",
+     "how long a worker answers a big swarm from one peer sample; 0 = sample every announce"},
     {"WL_SCRAPE_MAX", CFG_INT, OFF(scrape_max), 1, 1000, "64", "info_hashes per scrape"},
     {"WL_ALLOW_IP_PARAM", CFG_BOOL, OFF(allow_ip_param), 0, 1, "0",
      "honour the ip/ipv4/ipv6 announce parameters"},

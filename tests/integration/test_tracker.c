@@ -210,6 +210,55 @@ static void non_compact_with_and_without_peer_id(void **state) {
   tu_resp_release(&r);
 }
 
+/* A big swarm is answered from the workers' short-lived samples (WL_PEER_SAMPLE_MS): the
+ * answers keep numwant, never hold the requester, give seeders leechers only, and the counts
+ * stay exact, also right after peers leave. Ports tell roles apart: seeders 20000+, leechers
+ * 30000+. */
+static void big_swarm_answers_from_samples(void **state) {
+  enum { NS = 80, NL = 60 };
+  uint8_t h[20];
+  static char ips[NS + NL][32];
+  static struct tu_peer p[NS + NL];
+  tu_random_hash(h);
+  struct tu_resp r;
+  struct tu_benc b;
+  for (int i = 0; i < NS + NL; i++) {
+    tu_peer_init(&p[i], h, i, peer_ip(ips[i]));
+    p[i].port = i < NS ? 20000 + i : 30000 + i;
+    p[i].left = i < NS ? 0 : 1000;
+    announce_ok(&p[i], &r, &b);
+    tu_benc_release(&b);
+    tu_resp_release(&r);
+  }
+  for (int round = 0; round < 3 * (NS + NL); round++) {
+    int i = (round * 11) % (NS + NL); /* 11 and 140 are coprime: every peer in turn */
+    bool stopped_some = round >= 2 * (NS + NL);
+    announce_ok(&p[i], &r, &b);
+    assert_int_equal(tu_benc_int(&b, 0, "complete"), NS);
+    assert_int_equal(tu_benc_int(&b, 0, "incomplete"), stopped_some ? NL - 10 : NL);
+    size_t n;
+    const uint8_t *peers = tu_benc_str(&b, 0, "peers", &n);
+    assert_non_null(peers);
+    if (!stopped_some) assert_int_equal(n, 6 * 50);
+    assert_true(n <= 6 * 50);
+    for (size_t k = 0; k < n; k += 6) {
+      int port = peers[k + 4] << 8 | peers[k + 5];
+      assert_false(port == p[i].port); /* never itself (ports are unique here) */
+      if (i < NS) assert_true(port >= 30000); /* a seeder gets leechers only */
+    }
+    tu_benc_release(&b);
+    tu_resp_release(&r);
+    if (round == 2 * (NS + NL) - 1) {
+      for (int k = NS; k < NS + 10; k++) { /* ten leechers leave: counted at once */
+        p[k].event = "stopped";
+        announce_ok(&p[k], &r, &b);
+        tu_benc_release(&b);
+        tu_resp_release(&r);
+      }
+    }
+  }
+}
+
 static void stopped_and_completed(void **state) {
   uint8_t h[20];
   char ip1[32], ip2[32];
@@ -503,6 +552,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(first_leecher_and_seeder),
       cmocka_unit_test(seeder_gets_leechers_only),
       cmocka_unit_test(numwant_default_and_cap),
+      cmocka_unit_test(big_swarm_answers_from_samples),
       cmocka_unit_test(non_compact_with_and_without_peer_id),
       cmocka_unit_test(stopped_and_completed),
       cmocka_unit_test(scrape_rules),

@@ -27,6 +27,7 @@ struct wl_config {
   int64_t peer_ttl;           /* WL_PEER_TTL 0 = 2*interval+60 */
   int64_t numwant_default;    /* WL_NUMWANT_DEFAULT 50 */
   int64_t numwant_max;        /* WL_NUMWANT_MAX 200 */
+  int64_t peer_sample_ms;     /* WL_PEER_SAMPLE_MS 2000 */
   int64_t scrape_max;         /* WL_SCRAPE_MAX 64 */
   bool allow_ip_param;        /* WL_ALLOW_IP_PARAM 0 */
   bool require_registered;    /* WL_REQUIRE_REGISTERED 0 */

@@ -149,7 +149,9 @@ int wl_bus_start(struct worker *w) {
     wl_buf_init(&j->out, 16 << 20);
     wl_buf_init(&j->tmp, 8 << 20);
     wl_buf_init(&j->tmp6, 8 << 20);
+    wl_buf_init(&j->ids4, 8 << 20);
     wl_buf_init(&j->ids6, 8 << 20);
+    for (int k = 0; k < 8; k++) wl_buf_init(&j->lists[k], 8 << 20);
     wl_buf_init(&j->keybuf, 1 << 20);
     for (int k = 0; k < WL_ANNOUNCE_BATCH_MAX; k++) wl_buf_init(&j->part[k], 8 << 20);
     msgpack_unpacked_init(&j->in.up);
@@ -188,7 +190,9 @@ void wl_bus_release(struct worker *w) {
     wl_buf_release(&j->out);
     wl_buf_release(&j->tmp);
     wl_buf_release(&j->tmp6);
+    wl_buf_release(&j->ids4);
     wl_buf_release(&j->ids6);
+    for (int k = 0; k < 8; k++) wl_buf_release(&j->lists[k]);
     wl_buf_release(&j->keybuf);
     for (int k = 0; k < WL_ANNOUNCE_BATCH_MAX; k++) wl_buf_release(&j->part[k]);
   }

@@ -95,6 +95,7 @@ int main(int argc, char **argv) {
   uv_loop_close(w.loop);
   wl_reglink_release(&w);
   wl_bus_release(&w);
+  wl_scache_release(&w.scache);
   return 0;
 out:
   return 1;

@@ -191,10 +191,14 @@ static void connect_now(struct swarm_store *st) {
 }
 
 int wl_swarm_init(struct swarm_store *st, struct worker *w) {
+  /* at most 65,536 swarms remembered and 8,192 samples (~2.5 KB each at the defaults) */
+  int rv = wl_scache_init(&w->scache, 65536, 8192);
+  if (rv < 0) return rv;
+  w->rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull ^ (uint64_t)uv_os_getpid();
   memset(st, 0, sizeof *st);
   st->w = w;
   st->loop = w->loop;
-  int rv = *w->cfg->redis_sentinels ? 0 : parse_url(st, w->cfg);
+  rv = *w->cfg->redis_sentinels ? 0 : parse_url(st, w->cfg);
   if (rv < 0) {
     WL_ERROR("announce", "WL_REDIS_URL: cannot parse \"%s\" (redis://host:port or unix:///path)",
              w->cfg->redis_url);
@@ -266,7 +270,6 @@ static bool is_noscript(const redisReply *r) {
 }
 
 static void send_cmd(struct swarm_store *st, struct job *j, redisCallbackFn *cb);
-static void on_announce(redisAsyncContext *ac, void *reply, void *priv);
 
 /* On NOSCRIPT, resend the same call as EVAL with the script body. True if resent. */
 static bool retry_noscript(struct swarm_store *st, struct job *j, redisReply *r, const char *body,
@@ -282,11 +285,9 @@ static bool retry_noscript(struct swarm_store *st, struct job *j, redisReply *r,
 }
 
 static void send_cmd(struct swarm_store *st, struct job *j, redisCallbackFn *cb) {
-  /* the announce callback takes the job's sub 0, the others the job itself */
-  void *priv = cb == on_announce ? (void *)&j->subs[0] : (void *)j;
   if (!wl_swarm_ready(st) ||
-      redisAsyncCommandArgv(st->ac, cb, priv, j->argc, j->argv, j->argvlen) != REDIS_OK) {
-    cb(st->ac, NULL, priv);
+      redisAsyncCommandArgv(st->ac, cb, j, j->argc, j->argv, j->argvlen) != REDIS_OK) {
+    cb(st->ac, NULL, j);
   }
 }
 
@@ -296,77 +297,139 @@ static uint64_t reply_u64(const redisReply *r) {
 
 static void load_scripts(struct swarm_store *st);
 
+/* Appends the packed peers of a Redis list reply (and their ids, from ids[first..]) to four of
+ * the job's buffers: IPv4 entries, their ids, IPv6 entries, their ids. */
+static void take_list(const redisReply *r, const redisReply *ids, size_t first, struct wl_buf *b) {
+  static const uint8_t zero[20];
+  for (size_t i = 0; i < r->elements; i++) {
+    const redisReply *p = r->element[i];
+    if (p->type != REDIS_REPLY_STRING || (p->len != 6 && p->len != 18)) continue;
+    if (wl_buf_append(p->len == 6 ? &b[0] : &b[2], p->str, p->len) < 0) break;
+    if (ids) {
+      const redisReply *id = first + i < ids->elements ? ids->element[first + i] : NULL;
+      bool ok = id && id->type == REDIS_REPLY_STRING && id->len == 20;
+      wl_buf_append(p->len == 6 ? &b[1] : &b[3], ok ? (const uint8_t *)id->str : zero, 20);
+    }
+  }
+}
+
+/* An announce is answered when its last reply is in: the script's, then those of the plain
+ * peer reads pipelined after it (replies on one connection come in order, so the job's list
+ * buffers hold one announce's peers at a time). */
+static void announce_finish(struct sub *sub) {
+  struct job *j = sub->j;
+  struct worker *w = j->w;
+  struct wl_psample *sample = sub->sample;
+  sub->sample = NULL;
+  if (sub->failed) {
+    wl_psample_unref(sample);
+    w->failures++;
+    fail_announce(j, sub->idx, FAIL_REDIS);
+    return;
+  }
+  struct wl_buf *b = j->lists;
+  bool ids = sub->want_ids && sub->lua_lists;
+  struct wl_peer_list ls = {.p4 = b[0].data, .n4 = b[0].len / 6, .p6 = b[2].data, .n6 = b[2].len / 18,
+                            .id4 = ids ? b[1].data : NULL, .id6 = ids ? b[3].data : NULL};
+  struct wl_peer_list ll = {.p4 = b[4].data, .n4 = b[4].len / 6, .p6 = b[6].data, .n6 = b[6].len / 18,
+                            .id4 = ids ? b[5].data : NULL, .id6 = ids ? b[7].data : NULL};
+  wl_buf_reset(&j->tmp);
+  wl_buf_reset(&j->tmp6);
+  wl_buf_reset(&j->ids4);
+  wl_buf_reset(&j->ids6);
+  struct wl_peer_out out = {&j->tmp, ids ? &j->ids4 : NULL, &j->tmp6, ids ? &j->ids6 : NULL};
+  int rv = wl_psample_compose(sample ? &sample->s : &ls, sample ? &sample->l : &ll, sub->seeder,
+                              sub->numwant, sub->self, sub->self_len, &w->rng, &out);
+  wl_psample_unref(sample);
+  /* A leecher's read of a big swarm is a sample (the answer is a random subset of it anyway):
+   * it serves this worker's next announces of that swarm for WL_PEER_SAMPLE_MS. */
+  struct wl_scache_entry *e = wl_hashmap_get(&w->scache.map, sub->info_hash);
+  if (e) {
+    e->ns = (uint32_t)sub->ns;
+    e->nl = (uint32_t)sub->nl;
+  }
+  if (sub->direct && !sub->seeder && sub->ns + sub->nl > (uint64_t)sub->numwant + 1 &&
+      w->cfg->peer_sample_ms > 0) {
+    uint64_t until = uv_now(w->loop) + (uint64_t)w->cfg->peer_sample_ms;
+    struct wl_psample *p = wl_psample_new(&ls, &ll, sub->k, (uint32_t)sub->ns, (uint32_t)sub->nl, until);
+    if (p) wl_scache_store(&w->scache, sub->info_hash, p);
+  }
+  if (ids) wl_buf_append(&j->ids4, j->ids6.data, j->ids6.len);
+  struct wl_msg_announce_rep rep = {
+      .complete = sub->ns,
+      .incomplete = sub->nl,
+      .peers = j->tmp.data, .peers_len = j->tmp.len,
+      .peers6 = j->tmp6.data, .peers6_len = j->tmp6.len,
+      .peer_ids = j->ids4.data, .peer_ids_len = ids ? j->ids4.len : 0,
+  };
+  struct wl_buf *dst = announce_dst(j, sub->idx);
+  wl_buf_reset(dst);
+  if (rv < 0 || wl_proto_encode_announce_rep(dst, &rep) < 0) {
+    fail_announce(j, sub->idx, "Reply too large");
+    return;
+  }
+  wl_reglink_note_swarm(w, sub->info_hash, sub->ns, sub->nl, sub->done, sub->observed_us);
+  announce_done(j);
+}
+
+static void announce_step(struct sub *sub) {
+  if (--sub->pending == 0) announce_finish(sub);
+}
+
 static void on_announce(redisAsyncContext *ac, void *reply, void *priv) {
   struct sub *sub = priv;
-  struct job *j = sub->j;
-  int idx = sub->idx;
-  struct worker *w = j->w;
+  struct worker *w = sub->j->w;
   redisReply *r = reply;
-  /* a single announce is resent with EVAL; in a batch the argv is gone, so that announce
-   * fails (the client retries) and the scripts are loaded again for the next ones */
-  if (j->batch_n == 0 && retry_noscript(&w->store, j, r, wl_lua_announce, on_announce)) return;
+  (void)ac;
+  for (int k = 0; k < 8; k++) wl_buf_reset(&sub->j->lists[k]);
+  /* NOSCRIPT (a flushed or failed-over Redis): this announce fails (the client retries) and
+   * the scripts are loaded again for the next ones */
   if (is_noscript(r)) load_scripts(&w->store);
-  if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 6 ||
-      r->element[3]->type != REDIS_REPLY_ARRAY || r->element[4]->type != REDIS_REPLY_ARRAY) {
+  if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 8 ||
+      r->element[3]->type != REDIS_REPLY_ARRAY || r->element[4]->type != REDIS_REPLY_ARRAY ||
+      r->element[5]->type != REDIS_REPLY_ARRAY) {
     if (r && r->type == REDIS_REPLY_ERROR) {
       WL_WARN("announce", "Redis announce script failed: %s", r->str);
       /* a demoted primary (failover): reconnect, asking the Sentinels again */
       if ((strncmp(r->str, "READONLY", 8) == 0 || strncmp(r->str, "UNBLOCKED", 9) == 0) && w->store.ac)
         redisAsyncDisconnect(w->store.ac);
     }
-    w->failures++;
-    fail_announce(j, idx, FAIL_REDIS);
+    sub->failed = true;
+    announce_step(sub);
     return;
   }
-  uint64_t ns = reply_u64(r->element[0]), nl = reply_u64(r->element[1]);
-  uint64_t done = reply_u64(r->element[2]);
-  redisReply *peers = r->element[3], *ids = r->element[4];
-  bool want_ids = ids->elements == peers->elements && ids->elements > 0;
-  wl_buf_reset(&j->tmp);
-  wl_buf_reset(&j->tmp6);
-  wl_buf_reset(&j->ids6);
-  struct wl_buf ids4;
-  wl_buf_init(&ids4, 8 << 20);
-  for (size_t i = 0; i < peers->elements; i++) {
-    redisReply *p = peers->element[i];
-    if (p->type != REDIS_REPLY_STRING) continue;
-    const char *id = "";
-    size_t idlen = 0;
-    if (want_ids && ids->element[i]->type == REDIS_REPLY_STRING) {
-      id = ids->element[i]->str;
-      idlen = ids->element[i]->len;
-    }
-    if (idlen != 20) {
-      static const char zero[20];
-      id = zero;
-      idlen = 20;
-    }
-    if (p->len == 6) {
-      wl_buf_append(&j->tmp, p->str, 6);
-      if (want_ids) wl_buf_append(&ids4, id, 20);
-    } else if (p->len == 18) {
-      wl_buf_append(&j->tmp6, p->str, 18);
-      if (want_ids) wl_buf_append(&j->ids6, id, 20);
-    }
+  sub->ns = reply_u64(r->element[0]);
+  sub->nl = reply_u64(r->element[1]);
+  sub->done = reply_u64(r->element[2]);
+  sub->observed_us = reply_u64(r->element[6]);
+  if (sub->lua_lists) {
+    redisReply *rs = r->element[3], *rl = r->element[4], *ri = r->element[5];
+    bool ids = ri->elements == rs->elements + rl->elements;
+    take_list(rs, ids ? ri : NULL, 0, &sub->j->lists[0]);
+    take_list(rl, ids ? ri : NULL, rs->elements, &sub->j->lists[4]);
   }
-  if (want_ids) wl_buf_append(&ids4, j->ids6.data, j->ids6.len);
-  struct wl_msg_announce_rep rep = {
-      .complete = ns,
-      .incomplete = nl,
-      .peers = j->tmp.data, .peers_len = j->tmp.len,
-      .peers6 = j->tmp6.data, .peers6_len = j->tmp6.len,
-      .peer_ids = ids4.data, .peer_ids_len = want_ids ? ids4.len : 0,
-  };
-  struct wl_buf *dst = announce_dst(j, idx);
-  wl_buf_reset(dst);
-  if (wl_proto_encode_announce_rep(dst, &rep) < 0) {
-    wl_buf_release(&ids4);
-    fail_announce(j, idx, "Reply too large");
-    return;
-  }
-  wl_buf_release(&ids4);
-  wl_reglink_note_swarm(w, sub->info_hash, ns, nl, done, reply_u64(r->element[5]));
-  announce_done(j);
+  announce_step(sub);
+}
+
+/* The reply of a plain peer read (ZRANGE) of the seeder (priv: sub) or leecher set. */
+static void on_peers(struct sub *sub, redisReply *r, struct wl_buf *lists) {
+  if (r && r->type == REDIS_REPLY_ARRAY)
+    take_list(r, NULL, 0, lists);
+  else if (!sub->failed)
+    sub->failed = true;
+  announce_step(sub);
+}
+
+static void on_seeders(redisAsyncContext *ac, void *reply, void *priv) {
+  struct sub *sub = priv;
+  (void)ac;
+  on_peers(sub, reply, &sub->j->lists[0]);
+}
+
+static void on_leechers(redisAsyncContext *ac, void *reply, void *priv) {
+  struct sub *sub = priv;
+  (void)ac;
+  on_peers(sub, reply, &sub->j->lists[4]);
 }
 
 static void set_arg(struct job *j, int i, const char *p, size_t n) {
@@ -380,6 +443,25 @@ static void swarm_keys(struct job *j, const uint8_t hash[20], char hex[41]) {
   for (int k = 0; k < 5; k++) snprintf(j->keys[k], sizeof j->keys[k], "wl:{%s}:%c", hex, suffix[k]);
 }
 
+static uint64_t next_rand(uint64_t *s) {
+  uint64_t x = *s ? *s : 1;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return *s = x;
+}
+
+/* ZRANGE key from from+n-1, answered to cb. 0 when sent. */
+static int read_range(struct swarm_store *st, struct sub *sub, const char *key, uint64_t from,
+                      size_t n, redisCallbackFn *cb) {
+  char a[24], b[24];
+  int la = snprintf(a, sizeof a, "%llu", (unsigned long long)from);
+  int lb = snprintf(b, sizeof b, "%llu", (unsigned long long)(from + n - 1));
+  const char *argv[4] = {"ZRANGE", key, a, b};
+  size_t len[4] = {6, strlen(key), (size_t)la, (size_t)lb};
+  return redisAsyncCommandArgv(st->ac, cb, sub, 4, argv, len) == REDIS_OK ? 0 : -1;
+}
+
 /* Issues the script call of announce idx of j. hiredis copies the command into its output
  * buffer at once, so the argv scratch of the job is free again on return (a batch reuses it). */
 static void announce_start(struct swarm_store *st, struct job *j, const struct wl_msg_announce *a,
@@ -389,6 +471,10 @@ static void announce_start(struct swarm_store *st, struct job *j, const struct w
   struct sub *sub = &j->subs[idx];
   sub->j = j;
   sub->idx = idx;
+  sub->sample = NULL;
+  sub->pending = 0;
+  sub->failed = false;
+  sub->direct = sub->lua_lists = false;
   memcpy(sub->info_hash, a->info_hash, 20);
   const char *refusal = wl_reglink_refusal(w, a->info_hash, tmp, sizeof tmp);
   if (refusal) {
@@ -402,46 +488,93 @@ static void announce_start(struct swarm_store *st, struct job *j, const struct w
   char hex[41];
   swarm_keys(j, a->info_hash, hex);
   memcpy(j->keys[5], hex, 41); /* ARGV hex lives in keys[5] */
-  uint8_t member[18];
-  size_t mlen = a->ip_len + 2;
-  memcpy(member, a->ip, a->ip_len);
-  member[a->ip_len] = (uint8_t)(a->port >> 8);
-  member[a->ip_len + 1] = (uint8_t)(a->port & 0xff);
-  memcpy(j->keys[6], member, mlen); /* member bytes */
-  int64_t now = (int64_t)time(NULL);
+  sub->self_len = (uint8_t)(a->ip_len + 2);
+  memcpy(sub->self, a->ip, a->ip_len);
+  sub->self[a->ip_len] = (uint8_t)(a->port >> 8);
+  sub->self[a->ip_len + 1] = (uint8_t)(a->port & 0xff);
   const struct wl_config *cfg = w->cfg;
+  sub->seeder = a->left == 0;
+  sub->want_ids = !(a->flags & WL_ANN_COMPACT) && !(a->flags & WL_ANN_NO_PEER_ID);
+  sub->numwant = a->event == WL_EV_STOPPED ? 0 : a->numwant;
+  /* want: numwant and one (the requester may be among the peers read); k: the size of a
+   * sample of a big swarm, per set: when samples are kept, enough for the announces of other
+   * requesters that it will serve */
+  size_t want = sub->numwant == 0 ? 0 : (size_t)sub->numwant + 1, k = want;
+  if (want > 0 && cfg->peer_sample_ms > 0 && k < (size_t)cfg->numwant_default * 2 + 1)
+    k = (size_t)cfg->numwant_default * 2 + 1;
+  /* once per touch interval per swarm (a quarter of the peer TTL, at most a minute) this
+   * worker's call also refreshes TTLs and trims expired peers */
+  uint64_t now_ms = uv_now(w->loop);
+  uint64_t touch_ms = (uint64_t)cfg->peer_ttl * 250;
+  if (touch_ms > 60000) touch_ms = 60000;
+  bool touch = true;
+  struct wl_scache_entry *e = wl_scache_get(&w->scache, a->info_hash);
+  if (e) {
+    touch = e->touched_ms == 0 || now_ms - e->touched_ms >= touch_ms;
+    if (touch) e->touched_ms = now_ms ? now_ms : 1;
+    if (want > 0 && !sub->want_ids) sub->sample = wl_scache_sample(&w->scache, e, sub->numwant, now_ms);
+  }
+  sub->k = (uint32_t)k;
+  /* Peers: from the sample; else, for a compact answer, by plain reads pipelined after the
+   * script (a list passing through Lua costs ~0.2 µs per peer each way); for a non-compact one,
+   * with their ids, by the script. */
+  uint64_t range_s = 0, range_l = 0;
+  if (sub->sample || want == 0) {
+    want = 0;
+  } else if (!sub->want_ids) {
+    sub->direct = true;
+    want = 0;
+    /* a window of k at a random rank when the set is known to be bigger: a cheap sample */
+    if (e && e->ns > k) range_s = next_rand(&w->rng) % (e->ns - k + 1);
+    if (e && e->nl > k) range_l = next_rand(&w->rng) % (e->nl - k + 1);
+  } else {
+    sub->lua_lists = true;
+  }
+  int64_t now = (int64_t)time(NULL);
   snprintf(j->nums[0], 24, "%lld", (long long)now);
   snprintf(j->nums[1], 24, "%lld", (long long)cfg->peer_ttl);
   snprintf(j->nums[2], 24, "%lld", (long long)(cfg->peer_ttl + 3600));
   snprintf(j->nums[3], 24, "%u", (unsigned)a->event);
-  snprintf(j->nums[4], 24, "%u", (unsigned)a->numwant);
+  snprintf(j->nums[4], 24, "%zu", want);
+  snprintf(j->nums[7], 24, "%zu", k);
   snprintf(j->nums[5], 24, "%llu", (unsigned long long)a->uploaded);
   snprintf(j->nums[6], 24, "%llu", (unsigned long long)a->downloaded);
-  bool want_ids = !(a->flags & WL_ANN_COMPACT) && !(a->flags & WL_ANN_NO_PEER_ID);
   int i = 0;
   set_arg(j, i++, "EVALSHA", 7);
   set_arg(j, i++, st->sha_announce, 40);
   set_arg(j, i++, "7", 1);
-  for (int k = 0; k < 5; k++) set_arg(j, i++, j->keys[k], strlen(j->keys[k]));
+  for (int n = 0; n < 5; n++) set_arg(j, i++, j->keys[n], strlen(j->keys[n]));
   set_arg(j, i++, "wl:g", 4);
   set_arg(j, i++, "wl:swarms", 9);
-  set_arg(j, i++, j->keys[6], mlen);
+  set_arg(j, i++, (const char *)sub->self, sub->self_len);
   set_arg(j, i++, (const char *)a->peer_id, 20);
   set_arg(j, i++, j->nums[0], strlen(j->nums[0]));
   set_arg(j, i++, j->nums[1], strlen(j->nums[1]));
   set_arg(j, i++, j->nums[2], strlen(j->nums[2]));
-  set_arg(j, i++, a->left == 0 ? "1" : "0", 1);
+  set_arg(j, i++, sub->seeder ? "1" : "0", 1);
   set_arg(j, i++, j->nums[3], strlen(j->nums[3]));
   set_arg(j, i++, j->nums[4], strlen(j->nums[4]));
-  set_arg(j, i++, want_ids ? "1" : "0", 1);
+  set_arg(j, i++, sub->want_ids ? "1" : "0", 1);
   set_arg(j, i++, j->keys[5], 40);
   set_arg(j, i++, a->user_id ? a->user_id : "", a->user_id_len);
   set_arg(j, i++, j->nums[5], strlen(j->nums[5]));
   set_arg(j, i++, j->nums[6], strlen(j->nums[6]));
+  set_arg(j, i++, touch ? "1" : "0", 1);
+  set_arg(j, i++, j->nums[7], strlen(j->nums[7]));
   j->argc = i;
   j->retried = false;
-  if (redisAsyncCommandArgv(st->ac, on_announce, sub, j->argc, j->argv, j->argvlen) != REDIS_OK)
+  if (redisAsyncCommandArgv(st->ac, on_announce, sub, j->argc, j->argv, j->argvlen) != REDIS_OK) {
+    wl_psample_unref(sub->sample);
+    sub->sample = NULL;
     fail_announce(j, idx, FAIL_REDIS);
+    return;
+  }
+  sub->pending = 1;
+  if (sub->direct) {
+    /* seeders are read for a leecher only (a seeder's answer holds leechers only) */
+    if (!sub->seeder && read_range(st, sub, j->keys[0], range_s, k, on_seeders) == 0) sub->pending++;
+    if (read_range(st, sub, j->keys[1], range_l, k, on_leechers) == 0) sub->pending++;
+  }
 }
 
 void wl_swarm_announce(struct swarm_store *st, struct job *j) {

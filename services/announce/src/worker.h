@@ -18,6 +18,7 @@
 #include "wl/config.h"
 #include "wl/hashmap.h"
 #include "wl/uvnng.h"
+#include "peer_sample.h"
 #include "wl_proto.h"
 
 struct worker;
@@ -44,6 +45,17 @@ struct sub {
   struct job *j;
   int idx;
   uint8_t info_hash[20];
+  uint8_t self[18]; /* the announcing peer, packed */
+  uint8_t self_len;
+  bool seeder, want_ids;
+  uint16_t numwant;
+  uint32_t k;                /* size of a sample of a big swarm, per set */
+  struct wl_psample *sample; /* answered from this cached sample (a reference), or NULL */
+  int pending;               /* Redis replies still to come */
+  bool failed;
+  bool direct;    /* peers read by plain ZRANGEs after the script */
+  bool lua_lists; /* peers (and ids) read by the script (non-compact answers) */
+  uint64_t ns, nl, done, observed_us;
 };
 
 /* One request in flight: an NNG context with its aio, the decoded request, the reply. */
@@ -58,9 +70,10 @@ struct job {
   struct wl_msg_announce ann;
   uint8_t swarm_hash[20];
   struct wl_buf out;  /* encoded reply */
-  struct wl_buf tmp;  /* peers4, then ids */
+  struct wl_buf tmp;  /* peers4 of an answer */
   struct wl_buf tmp6; /* peers6 */
-  struct wl_buf ids6;
+  struct wl_buf ids4, ids6;
+  struct wl_buf lists[8]; /* the seeder and leecher lists of a Redis reply: p4 id4 p6 id6 each */
   /* Redis command (kept for a NOSCRIPT retry) */
   int argc;
   const char **argv; /* argv_fixed, or heap arrays for a scrape */
@@ -86,6 +99,8 @@ struct worker {
   struct job *jobs;
   size_t njobs;
   struct swarm_store store;
+  struct wl_scache scache; /* hot swarms' peer samples, last touch per swarm (peer_sample.h) */
+  uint64_t rng;            /* xorshift64 state: which peers of a sample an answer gets */
   /* registry link (registry_link.c) */
   nng_socket sub, reg, push;
   nng_aio *sub_aio, *reg_aio;
