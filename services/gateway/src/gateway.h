@@ -30,6 +30,7 @@ struct metrics {
   uint64_t requests[R_COUNT][6]; /* by status class 1xx..5xx, [0] unused */
   uint64_t announces, scrapes, rate_limited;
   uint64_t failures_announce; /* bencoded failure answers */
+  uint64_t bus_announce_msgs;  /* bus messages that carried announces (a batch is one) */
   uint64_t backend_errors[2], backend_timeouts[2]; /* [0] announce, [1] registry */
   uint64_t lat_bucket[R_COUNT][LAT_BUCKETS + 1];
   double lat_sum[R_COUNT];
@@ -135,6 +136,8 @@ struct gw {
   struct ann_batch *batch_free;
   uint8_t *scrape_hashes; /* 20 x WL_SCRAPE_MAX, for parsing a scrape */
   uv_check_t batch_check;
+  uv_timer_t batch_timer; /* bounds how long a held batch waits (tracker.c) */
+  int ann_inflight;       /* announce bus messages awaiting their reply */
   struct ratelimit *rl;
   struct wl_hashmap per_ip; /* client IP (padded to 20 bytes) -> open connections */
   char *rbuf; /* one read buffer: every read is parsed or copied before the next */

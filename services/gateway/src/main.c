@@ -83,6 +83,8 @@ int main(int argc, char **argv) {
   gw->batch_check.data = gw;
   uv_check_start(&gw->batch_check, on_check);
   uv_unref((uv_handle_t *)&gw->batch_check);
+  uv_timer_init(gw->loop, &gw->batch_timer);
+  gw->batch_timer.data = gw;
   uv_signal_init(gw->loop, &gw->sigterm);
   uv_signal_init(gw->loop, &gw->sigint);
   gw->sigterm.data = gw->sigint.data = gw;

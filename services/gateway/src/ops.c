@@ -166,6 +166,10 @@ static void render_metrics(struct conn *c) {
   wl_buf_init(&b, 1 << 20);
   metric(&b, "tracker_announces_total", "counter", "Total number of announce requests handled");
   wl_buf_appendf(&b, "tracker_announces_total %llu\n", (unsigned long long)m->announces);
+  metric(&b, "tracker_announce_bus_messages_total", "counter",
+         "Bus messages that carried announces to the workers (announces per message: the batching)");
+  wl_buf_appendf(&b, "tracker_announce_bus_messages_total %llu\n",
+                 (unsigned long long)m->bus_announce_msgs);
   metric(&b, "tracker_scrapes_total", "counter", "Total number of scrape requests handled");
   wl_buf_appendf(&b, "tracker_scrapes_total %llu\n", (unsigned long long)m->scrapes);
   metric(&b, "tracker_active_peers", "gauge", "Current number of active peers in memory");

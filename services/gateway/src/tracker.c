@@ -99,10 +99,21 @@ static void announce_answer(struct conn *c, int result, const void *reply, size_
   wl_http_respond(c, 200, "text/plain", NULL, b->data, b->len);
 }
 
-/* ---- batching: the announces parsed in one loop iteration travel as one bus message -------- */
+/* ---- batching: the announces parsed in one loop iteration travel as one bus message --------
+ * Every bus message costs thread and process wake-ups on both sides (~20 µs each on these
+ * machines), whatever it carries. So while a message of announces is out with a worker, the
+ * open batch is held and keeps filling: it goes when that reply comes back (the next loop
+ * iteration's check), when it is full (WL_ANNOUNCE_BATCH_MAX: under heavy load full batches
+ * go out without waiting, to every worker in parallel), or after BATCH_HOLD_MS at the latest.
+ * An idle tracker sends at once; a busy one sends fewer, bigger messages (measured on 2 cores,
+ * 64 connections: 4 announces per message without the hold, 7-15 with it, and ~20% less CPU
+ * per announce over the whole stack). */
+
+enum { BATCH_HOLD_MS = 2 };
 
 struct ann_batch {
   struct ann_batch *next_free;
+  uint64_t opened_ms;
   size_t n;
   struct conn *conns[WL_ANNOUNCE_BATCH_MAX];
   size_t end[WL_ANNOUNCE_BATCH_MAX]; /* end offset of each encoded ANNOUNCE in msgs */
@@ -118,11 +129,13 @@ static void batch_release(struct gw *gw, struct ann_batch *b) {
 
 static void single_reply(struct breq *r, int result, const void *reply, size_t len) {
   struct conn *c = r->arg;
+  r->gw->ann_inflight--;
   if (wl_http_breq_done(c)) announce_answer(c, result, reply, len);
 }
 
 static void batch_reply(struct breq *r, int result, const void *reply, size_t len) {
   struct ann_batch *b = r->arg;
+  r->gw->ann_inflight--;
   struct wl_proto_in in;
   struct wl_msg_batch rep = {0};
   int rv = result;
@@ -143,17 +156,32 @@ static void batch_reply(struct breq *r, int result, const void *reply, size_t le
   batch_release(r->gw, b);
 }
 
+static void on_batch_timer(uv_timer_t *t) { wl_tracker_flush(t->data); }
+
+static bool hold_batch(struct gw *gw, const struct ann_batch *b) {
+  return gw->ann_inflight > 0 && b->n < WL_ANNOUNCE_BATCH_MAX &&
+         uv_now(gw->loop) - b->opened_ms < BATCH_HOLD_MS;
+}
+
 void wl_tracker_flush(struct gw *gw) {
   struct ann_batch *b = gw->batch_open;
   if (b == NULL || b->n == 0) return;
+  if (hold_batch(gw, b)) {
+    if (!uv_is_active((uv_handle_t *)&gw->batch_timer))
+      uv_timer_start(&gw->batch_timer, on_batch_timer, BATCH_HOLD_MS, 0);
+    return;
+  }
+  uv_timer_stop(&gw->batch_timer);
   gw->batch_open = NULL;
+  gw->m.bus_announce_msgs++;
   int timeout = (int)gw->cfg->backend_timeout_ms;
   if (b->n == 1) {
     struct conn *c = b->conns[0];
     bool sent = wl_backend_call(gw, BK_ANNOUNCE, b->msgs.data, b->msgs.len, timeout, single_reply,
                                 c) != NULL;
     batch_release(gw, b);
-    if (!sent && wl_http_breq_done(c)) wl_tracker_fail(c, "Tracker overloaded, please retry later");
+    if (sent) gw->ann_inflight++;
+    else if (wl_http_breq_done(c)) wl_tracker_fail(c, "Tracker overloaded, please retry later");
     return;
   }
   struct wl_msg_part parts[WL_ANNOUNCE_BATCH_MAX];
@@ -170,11 +198,14 @@ void wl_tracker_flush(struct gw *gw) {
       if (wl_http_breq_done(b->conns[i]))
         wl_tracker_fail(b->conns[i], "Tracker overloaded, please retry later");
     batch_release(gw, b);
+    return;
   }
+  gw->ann_inflight++;
 }
 
 /* Adds the announce of c to the open batch; sent at the end of this loop iteration
- * (wl_tracker_flush from the gateway's uv_check handle) or when the batch is full. */
+ * (wl_tracker_flush from the gateway's uv_check handle) unless held (see above), or when the
+ * batch is full. */
 static int batch_add(struct conn *c, const struct wl_msg_announce *a) {
   struct gw *gw = c->gw;
   struct ann_batch *b = gw->batch_open;
@@ -188,6 +219,7 @@ static int batch_add(struct conn *c, const struct wl_msg_announce *a) {
       wl_buf_init(&b->msgs, 1 << 20);
     }
     b->n = 0;
+    b->opened_ms = uv_now(gw->loop);
     gw->batch_open = b;
   }
   int rv = wl_proto_encode_announce(&b->msgs, a);
