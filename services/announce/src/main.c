@@ -96,6 +96,7 @@ int main(int argc, char **argv) {
   wl_reglink_release(&w);
   wl_bus_release(&w);
   wl_scache_release(&w.scache);
+  wl_rarena_release(&w.store.arena);
   return 0;
 out:
   return 1;

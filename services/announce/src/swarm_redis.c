@@ -180,6 +180,7 @@ static void connect_now(struct swarm_store *st) {
     return;
   }
   ac->data = st;
+  wl_rarena_attach(&st->arena, ac->c.reader);
   redisLibuvAttach(ac, st->loop);
   redisAsyncSetConnectCallback(ac, on_connect);
   redisAsyncSetDisconnectCallback(ac, on_disconnect);
@@ -198,6 +199,7 @@ int wl_swarm_init(struct swarm_store *st, struct worker *w) {
   memset(st, 0, sizeof *st);
   st->w = w;
   st->loop = w->loop;
+  if (wl_rarena_init(&st->arena, 256 << 10) < 0) return WL_ENOMEM;
   rv = *w->cfg->redis_sentinels ? 0 : parse_url(st, w->cfg);
   if (rv < 0) {
     WL_ERROR("announce", "WL_REDIS_URL: cannot parse \"%s\" (redis://host:port or unix:///path)",

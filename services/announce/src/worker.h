@@ -19,6 +19,7 @@
 #include "wl/hashmap.h"
 #include "wl/uvnng.h"
 #include "peer_sample.h"
+#include "reply_arena.h"
 #include "wl_proto.h"
 
 struct worker;
@@ -36,6 +37,7 @@ struct swarm_store {
   char path[512]; /* unix socket, when set */
   char sha_announce[41], sha_scrape[41], sha_sweep[41], sha_drop[41];
   uint64_t errors;
+  struct wl_rarena arena; /* the replies of the connection (reply_arena.h) */
 };
 
 struct job;
