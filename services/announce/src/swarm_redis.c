@@ -604,6 +604,111 @@ void wl_swarm_announce(struct swarm_store *st, struct job *j) {
   announce_start(st, j, &j->ann, 0);
 }
 
+/* ---- scrapes inside a batch: plain pipelined commands, no script --------------------------
+ * Per hash ZCOUNT seeders, GET completions, ZCOUNT leechers (what the scrape script does, without
+ * its ~10 µs of Lua overhead). Replies arrive in order; the item's wl_scrape_file records are
+ * built in its part buffer, then encoded through j->tmp. */
+
+static void scrape_item_fail(struct job *j, int idx, const char *reason) {
+  wl_buf_reset(&j->part[idx]);
+  wl_proto_encode_scrape_rep(&j->part[idx], reason, NULL, 0);
+  announce_done(j);
+}
+
+static void scrape_item_finish(struct sub *sub) {
+  struct job *j = sub->j;
+  if (sub->failed) {
+    j->w->failures++;
+    scrape_item_fail(j, sub->idx, FAIL_REDIS);
+    return;
+  }
+  struct wl_buf *rec = &j->part[sub->idx];
+  wl_buf_reset(&j->tmp);
+  wl_proto_encode_scrape_rep(&j->tmp, "", (const struct wl_scrape_file *)rec->data,
+                             rec->len / sizeof(struct wl_scrape_file));
+  struct wl_buf t = *rec; /* the encoded reply becomes the part; the records' buffer, scratch */
+  *rec = j->tmp;
+  j->tmp = t;
+  announce_done(j);
+}
+
+static void on_scrape_item(redisAsyncContext *ac, void *reply, void *priv) {
+  struct sub *sub = priv;
+  redisReply *r = reply;
+  (void)ac;
+  int n = sub->got++;
+  struct wl_scrape_file *f = (struct wl_scrape_file *)sub->j->part[sub->idx].data + n / 3;
+  uint64_t v = 0;
+  if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+    v = (uint64_t)r->integer;
+  else if (r && r->type == REDIS_REPLY_STRING)
+    v = strtoull(r->str, NULL, 10);
+  else if (r == NULL || r->type == REDIS_REPLY_ERROR)
+    sub->failed = true;
+  if (n % 3 == 0) f->complete = v;
+  else if (n % 3 == 1) f->downloaded = v;
+  else f->incomplete = v;
+  if (--sub->pending == 0) scrape_item_finish(sub);
+}
+
+static void scrape_item_start(struct swarm_store *st, struct job *j, const struct wl_msg_scrape *m,
+                              int idx) {
+  struct worker *w = st->w;
+  struct sub *sub = &j->subs[idx];
+  sub->j = j;
+  sub->idx = idx;
+  sub->sample = NULL;
+  sub->failed = false;
+  sub->got = 0;
+  sub->pending = 0;
+  struct wl_buf *rec = &j->part[idx];
+  wl_buf_reset(rec);
+  for (size_t i = 0; i < m->n; i++) {
+    const uint8_t *h = m->hashes + 20 * i;
+    if (wl_hashmap_get(&w->blocked, h)) continue; /* blocked hashes are left out (API.md) */
+    struct wl_scrape_file f = {.complete = 0};
+    memcpy(f.hash, h, 20);
+    if (wl_buf_append(rec, &f, sizeof f) < 0) {
+      scrape_item_fail(j, idx, "Out of memory");
+      return;
+    }
+  }
+  size_t n = rec->len / sizeof(struct wl_scrape_file);
+  if (n > 0 && !wl_swarm_ready(st)) {
+    scrape_item_fail(j, idx, FAIL_REDIS);
+    return;
+  }
+  char cutoff[24], key[48], hex[41];
+  size_t cl = fmt_u64(cutoff, (uint64_t)(time(NULL) - w->cfg->peer_ttl));
+  static const char suffix[] = "sdl";
+  const struct wl_scrape_file *files = (const struct wl_scrape_file *)rec->data;
+  for (size_t i = 0; i < n; i++) {
+    wl_hex_encode(hex, files[i].hash, 20);
+    memcpy(key, "wl:{", 4);
+    memcpy(key + 4, hex, 40);
+    key[44] = '}', key[45] = ':';
+    for (int k = 0; k < 3; k++) {
+      key[46] = suffix[k];
+      const char *zc[5] = {"ZCOUNT", key, cutoff, "+inf"};
+      size_t zl[5] = {6, 47, cl, 4};
+      const char *get[2] = {"GET", key};
+      size_t gl[2] = {3, 47};
+      int rv = k == 1 ? redisAsyncCommandArgv(st->ac, on_scrape_item, sub, 2, get, gl)
+                      : redisAsyncCommandArgv(st->ac, on_scrape_item, sub, 4, zc, zl);
+      if (rv != REDIS_OK) {
+        sub->failed = true;
+        break;
+      }
+      sub->pending++;
+    }
+    if (sub->failed) break;
+  }
+  if (sub->pending == 0) {
+    if (sub->failed) scrape_item_fail(j, idx, FAIL_REDIS);
+    else scrape_item_finish(sub);
+  }
+}
+
 void wl_swarm_announce_batch(struct swarm_store *st, struct job *j, const struct wl_msg_batch *b) {
   if (b->n == 0) {
     wl_buf_reset(&j->out);
@@ -617,6 +722,14 @@ void wl_swarm_announce_batch(struct swarm_store *st, struct job *j, const struct
     struct wl_proto_in in;
     struct wl_msg_announce a;
     int rv = wl_proto_in_init(&in, b->parts[i].p, b->parts[i].n);
+    if (rv == 0 && in.type == WL_MSG_SCRAPE) {
+      struct wl_msg_scrape m;
+      rv = wl_proto_decode_scrape(&in, &m);
+      if (rv == 0) scrape_item_start(st, j, &m, (int)i);
+      else scrape_item_fail(j, (int)i, "Malformed request");
+      wl_proto_in_release(&in);
+      continue;
+    }
     if (rv == 0) rv = wl_proto_decode_announce(&in, &a);
     if (rv < 0) {
       struct wl_msg_announce_rep rep = {.failure = "Malformed request", .failure_len = 17};

@@ -54,6 +54,7 @@ struct sub {
   uint32_t k;                /* size of a sample of a big swarm, per set */
   struct wl_psample *sample; /* answered from this cached sample (a reference), or NULL */
   int pending;               /* Redis replies still to come */
+  int got;                   /* scrape item: replies received so far */
   bool failed;
   bool direct;    /* peers read by plain ZRANGEs after the script */
   bool lua_lists; /* peers (and ids) read by the script (non-compact answers) */

@@ -87,6 +87,7 @@ struct conn {
   bool ann_compact, ann_no_peer_id; /* how to render the announce being answered */
   char ann_user[65]; /* user of a /api/users request being answered */
   bool waiting; /* a backend call (or a metrics fetch) holds this connection */
+  bool scrape_item; /* its bus item is a SCRAPE (sent alone), else an ANNOUNCE */
   struct conn *next_waiter;
 };
 

@@ -167,7 +167,7 @@ static void render_metrics(struct conn *c) {
   metric(&b, "tracker_announces_total", "counter", "Total number of announce requests handled");
   wl_buf_appendf(&b, "tracker_announces_total %llu\n", (unsigned long long)m->announces);
   metric(&b, "tracker_announce_bus_messages_total", "counter",
-         "Bus messages that carried announces to the workers (announces per message: the batching)");
+         "Bus messages that carried announces and scrapes to the workers (requests per message: the batching)");
   wl_buf_appendf(&b, "tracker_announce_bus_messages_total %llu\n",
                  (unsigned long long)m->bus_announce_msgs);
   metric(&b, "tracker_scrapes_total", "counter", "Total number of scrape requests handled");
