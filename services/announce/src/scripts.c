@@ -14,9 +14,9 @@
 /* One announce. ARGV: member, peer_id, now, ttl, keyttl, seeder, event (0 none, 1 started,
  * 2 completed, 3 stopped), want, wantids, hex, user, uploaded, downloaded, touch, k.
  * Writes only what changed: a peer already in its set costs one ZADD. touch=1 (the worker asks
- * for it at most once per swarm per touch interval, see peer_sample.h) also refreshes the key
- * TTLs and the sweep's index and trims expired peers. want > 0 asks for peers: when the
- * whole swarm has at most want peers, all of them (the requester's answer is exact); else a
+ * for it at most once per swarm per touch interval, see peer_sample.h) also refreshes the TTLs
+ * of all the swarm's keys and the sweep's index and trims expired peers (not in a new swarm).
+ * want > 0 asks for peers: when the whole swarm has at most want peers, all of them (the requester's answer is exact); else a
  * random sample of up to k >= want per set (sampled=1: the answer is a random subset anyway,
  * and the worker may keep the sample for the swarm's next announces). A seeder's answer holds
  * leechers only, so a small swarm's seeders are not read for it.
@@ -32,17 +32,6 @@ const char wl_lua_announce[] =
     "local user, up, down = ARGV[11], tonumber(ARGV[12]), tonumber(ARGV[13])\n"
     "local touch, k = ARGV[14] == '1', tonumber(ARGV[15])\n"
     "local dpeers = 0\n"
-    "if touch then\n"
-    "  local cutoff = now - ttl\n"
-    "  for _, key in ipairs({s, l}) do\n"
-    "    local o = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')\n"
-    "    if o[2] and tonumber(o[2]) < cutoff then\n"
-    "      local gone = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. cutoff, 'LIMIT', 0, 1000)\n"
-    "      for i = 1, #gone do redis.call('ZREM', key, gone[i]); redis.call('HDEL', p, gone[i]); redis.call('HDEL', u, gone[i]) end\n"
-    "      dpeers = dpeers - #gone\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
     /* per-user accounting from deltas between this peer's successive announces */
     "if user ~= '' then\n"
     "  local prev = redis.call('HGET', u, member)\n"
@@ -71,14 +60,29 @@ const char wl_lua_announce[] =
     "  if event == 2 and seeder then redis.call('INCR', d) end\n"
     "end\n"
     "local ns, nl = redis.call('ZCARD', s), redis.call('ZCARD', l)\n"
-    "local n1 = ns + nl\n"
-    /* a key is given its TTL when this call created it (its only member is this peer), else
-     * on touch: every key of a live swarm is refreshed at least once per touch interval */
-    "if event ~= 3 then\n"
-    "  if touch or (seeder and ns == 1) or (not seeder and nl == 1) then redis.call('EXPIRE', seeder and s or l, keyttl) end\n"
-    "  if touch or n1 == 1 then redis.call('EXPIRE', p, keyttl) end\n"
+    "local n0 = ns + nl - dpeers\n"
+    /* expired peers go on touch (a new swarm has none), only when the oldest one is expired */
+    "if touch and n0 > 0 then\n"
+    "  local cutoff, trimmed = now - ttl, 0\n"
+    "  for _, key in ipairs({s, l}) do\n"
+    "    local o = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')\n"
+    "    if o[2] and tonumber(o[2]) < cutoff then\n"
+    "      local gone = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. cutoff, 'LIMIT', 0, 1000)\n"
+    "      for i = 1, #gone do redis.call('ZREM', key, gone[i]); redis.call('HDEL', p, gone[i]); redis.call('HDEL', u, gone[i]) end\n"
+    "      trimmed = trimmed + #gone\n"
+    "    end\n"
+    "  end\n"
+    "  if trimmed > 0 then dpeers = dpeers - trimmed; ns, nl = redis.call('ZCARD', s), redis.call('ZCARD', l) end\n"
     "end\n"
-    "local n0 = n1 - dpeers\n"
+    "local n1 = ns + nl\n"
+    /* a key is given its TTL when this call created it (its only member is this peer); every
+     * key of a live swarm is refreshed on touch, at least once per touch interval */
+    "if touch then\n"
+    "  redis.call('EXPIRE', s, keyttl); redis.call('EXPIRE', l, keyttl); redis.call('EXPIRE', p, keyttl)\n"
+    "elseif event ~= 3 then\n"
+    "  if (seeder and ns == 1) or (not seeder and nl == 1) then redis.call('EXPIRE', seeder and s or l, keyttl) end\n"
+    "  if n1 == 1 then redis.call('EXPIRE', p, keyttl) end\n"
+    "end\n"
     "if dpeers ~= 0 then redis.call('HINCRBY', g, 'peers', dpeers) end\n"
     "if n0 == 0 and n1 > 0 then redis.call('HINCRBY', g, 'swarms', 1) end\n"
     "if n0 > 0 and n1 == 0 then redis.call('HINCRBY', g, 'swarms', -1); redis.call('ZREM', sw, hex) end\n"

@@ -1,0 +1,130 @@
+/* Integration: peers that stop announcing expire (a stack of its own with WL_PEER_TTL=2).
+ * In a live swarm they are trimmed by the next announce that touches it; idle swarms are
+ * emptied by the workers' sweep, and the global peer/swarm counters follow; a touch refreshes
+ * the TTL of every key of the swarm, not only the announcing peer's set. */
+#include <curl/curl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+static struct tu_env shared, env;
+static char stack_dir[600];
+
+static void stop_stack(void) {
+  tu_sh("%s/tests/integration/stack.sh stop %s >/dev/null 2>&1", shared.src_dir, stack_dir);
+}
+
+/* The integer redis-cli prints for a command against the stack's Redis (-1 on error). */
+static long long redis_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static long long redis_int(const char *fmt, ...) {
+  char cmd[1024], line[128];
+  int n = snprintf(cmd, sizeof cmd, "redis-cli -s %s/redis.sock ", env.data_dir);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
+  va_end(ap);
+  FILE *p = popen(cmd, "r");
+  if (p == NULL) return -1;
+  long long v = -1;
+  if (fgets(line, sizeof line, p)) v = line[0] == '\n' ? 0 : atoll(line);
+  pclose(p);
+  return v;
+}
+
+static void hexs(char out[41], const uint8_t h[20]) {
+  for (int i = 0; i < 20; i++) snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+static void announce(const struct tu_peer *p, int64_t *complete, int64_t *incomplete, size_t *npeers) {
+  struct tu_resp r;
+  struct tu_benc b;
+  assert_int_equal(tu_announce(&env, p, &r), 0);
+  assert_int_equal(r.status, 200);
+  assert_true(tu_benc_parse(&b, &r));
+  char why[300];
+  if (tu_failure(&b, why, sizeof why)) fail_msg("unexpected failure: %s", why);
+  *complete = tu_benc_int(&b, 0, "complete");
+  *incomplete = tu_benc_int(&b, 0, "incomplete");
+  assert_non_null(tu_benc_str(&b, 0, "peers", npeers));
+  tu_benc_release(&b);
+  tu_resp_release(&r);
+}
+
+static void expired_peers_leave_live_and_idle_swarms(void **state) {
+  uint8_t hx[20], hy[20];
+  char x[41], y[41];
+  tu_random_hash(hx);
+  tu_random_hash(hy);
+  hexs(x, hx);
+  hexs(y, hy);
+  struct tu_peer a, s, c, d;
+  tu_peer_init(&a, hx, 1, "127.31.0.1");
+  tu_peer_init(&s, hx, 2, "127.31.0.2");
+  s.left = 0;
+  tu_peer_init(&d, hy, 3, "127.31.0.3");
+  int64_t comp, inc;
+  size_t n;
+  announce(&a, &comp, &inc, &n);
+  announce(&s, &comp, &inc, &n);
+  assert_int_equal(comp, 1);
+  assert_int_equal(inc, 1);
+  announce(&d, &comp, &inc, &n);
+  assert_int_equal(redis_int("hget wl:g peers"), 3);
+  assert_int_equal(redis_int("hget wl:g swarms"), 2);
+  /* a touch by a leecher refreshes the seeders' key too */
+  long long before = redis_int("pttl wl:{%s}:s", x);
+  assert_true(before > 0);
+  tu_sleep_ms(1200);
+  struct tu_peer a2 = a;
+  announce(&a2, &comp, &inc, &n);
+  long long after = redis_int("pttl wl:{%s}:s", x);
+  assert_true(after > before - 200); /* refreshed, not 1.2 s lower */
+  /* X's peers expire (scores are in whole seconds: a peer goes between TTL and TTL + 1 s);
+   * the next announce in X trims them */
+  tu_sleep_ms(3500);
+  tu_peer_init(&c, hx, 4, "127.31.0.4");
+  announce(&c, &comp, &inc, &n);
+  assert_int_equal(comp, 0);
+  assert_int_equal(inc, 1);
+  assert_int_equal(n, 0);
+  assert_int_equal(redis_int("zcard wl:{%s}:s", x), 0);
+  /* the sweep empties Y (idle) and, once C expires, X; the counters end at zero */
+  long long peers = -1, swarms = -1;
+  for (int i = 0; i < 100; i++) {
+    peers = redis_int("hget wl:g peers");
+    swarms = redis_int("hget wl:g swarms");
+    if (peers == 0 && swarms == 0) break;
+    tu_sleep_ms(100);
+  }
+  assert_int_equal(peers, 0);
+  assert_int_equal(swarms, 0);
+  assert_int_equal(redis_int("zcard wl:{%s}:l", y), 0);
+  assert_int_equal(redis_int("zcard wl:{%s}:l", x), 0);
+  assert_int_equal(redis_int("zcard wl:swarms"), 0);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s STACK_DIR\n", argv[0]);
+    return 2;
+  }
+  tu_env_load(&shared, argv[1]);
+  snprintf(stack_dir, sizeof stack_dir, "%s-expiry", argv[1]);
+  atexit(stop_stack);
+  if (tu_sh("%s/tests/integration/stack.sh start %s %s WL_PEER_TTL=2", shared.src_dir, stack_dir,
+            shared.build_dir) != 0) {
+    fprintf(stderr, "cannot start the stack\n");
+    return 1;
+  }
+  tu_env_load(&env, stack_dir);
+  curl_global_init(CURL_GLOBAL_ALL);
+  const struct CMUnitTest tests[] = {cmocka_unit_test(expired_peers_leave_live_and_idle_swarms)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
