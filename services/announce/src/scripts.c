@@ -16,8 +16,8 @@
  * Writes only what changed: a peer already in its set costs one ZADD. touch=1 (the worker asks
  * for it at most once per swarm per touch interval, see peer_sample.h) also refreshes the TTLs
  * of all the swarm's keys and the sweep's index and trims expired peers (not in a new swarm).
- * want > 0 asks for peers: when the whole swarm has at most want peers, all of them (the requester's answer is exact); else a
- * random sample of up to k >= want per set (sampled=1: the answer is a random subset anyway,
+ * want > 0 asks for peers: when the whole swarm has at most want peers, all of them (the
+ * requester's answer is exact); else a random sample of up to k >= want per set (sampled=1: the answer is a random subset anyway,
  * and the worker may keep the sample for the swarm's next announces). A seeder's answer holds
  * leechers only, so a small swarm's seeders are not read for it.
  * Returns {seeders, leechers, completions, seeder list, leecher list, peer ids of both lists
