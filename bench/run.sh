@@ -13,7 +13,7 @@
 #    (bench/memory.lua); RSS of every process and Redis used_memory before and after, bytes
 #    per peer, and the peer counts each tracker reports.
 #  - CLI hashing: bench/hash.sh (weightless create vs libtorrent).
-# Usage: bench/run.sh [BUILD_DIR]   env: WL_BENCH_SECONDS (10), WL_BENCH_CONNS (64),
+# Usage: bench/run.sh [BUILD_DIR] (or --plot: redraw results.png from results/plot.dat)   env: WL_BENCH_SECONDS (10), WL_BENCH_CONNS (64),
 #        WL_BENCH_SWARMS ("1000 100000"), WL_ANNOUNCE_WORKERS (1: on 2 cores wrk takes one),
 #        WL_BENCH_WARM_PEERS (200: pools of <= 10,000 swarms are first filled to that many peers
 #        per swarm on both servers, so their rows measure big swarms),
@@ -27,6 +27,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
 build=${1:-$src/build}
+[ "$build" = --plot ] && build=$src/build
 secs=${WL_BENCH_SECONDS:-10}
 conns=${WL_BENCH_CONNS:-64}
 swarm_sizes=${WL_BENCH_SWARMS:-"1000 100000"}
@@ -100,6 +101,38 @@ stop_servers() {
   ot_pid=""
   "$src/tests/integration/stack.sh" stop "$work/wl" >/dev/null
 }
+
+plot_results() { # plot.dat -> results.png: announces/s and CPU per announce against swarms
+  local dat=$1 png=$2 tmp
+  tmp=$(mktemp -d)
+  awk '$2=="weightless" && $3=="keep-alive"' "$dat" >"$tmp/wk.dat"
+  awk '$2=="weightless" && $3=="conn-per-request"' "$dat" >"$tmp/wc.dat"
+  awk '$2=="opentracker" && $3=="conn-per-request"' "$dat" >"$tmp/oc.dat"
+  gnuplot <<GP || true
+set terminal png size 900,450
+set output "$png"
+set multiplot layout 1,2
+set logscale x
+set xrange [300:300000]
+set yrange [0:*]
+set key bottom left
+set xlabel "swarms"
+set title "announces/s (64 connections)"
+plot "$tmp/wk.dat" using 1:4 with linespoints title "weightless keep-alive", \
+     "$tmp/wc.dat" using 1:4 with linespoints title "weightless conn/request", \
+     "$tmp/oc.dat" using 1:4 with linespoints title "opentracker (conn/request)"
+set title "CPU µs per announce (all processes)"
+plot "$tmp/wk.dat" using 1:5 with linespoints title "weightless keep-alive", \
+     "$tmp/wc.dat" using 1:5 with linespoints title "weightless conn/request", \
+     "$tmp/oc.dat" using 1:5 with linespoints title "opentracker (conn/request)"
+unset multiplot
+GP
+  rm -rf "$tmp"
+}
+if [ "${1:-}" = --plot ]; then # bench/run.sh --plot: redraw results.png from plot.dat
+  plot_results "$out/plot.dat" "$out/results.png"
+  exit 0
+fi
 
 half_rows=$work/half.md
 : >"$half_rows"
@@ -305,20 +338,6 @@ if [ "$do_hash" != 0 ]; then
   "$here/hash.sh" "$build" "$out/results.md" || echo "hash.sh failed" >&2
 fi
 if command -v gnuplot >/dev/null; then
-  awk '$3=="conn-per-request"' "$out/plot.dat" >"$work/cpr.dat"
-  gnuplot <<GP || true
-set terminal png size 900,450
-set output "$out/results.png"
-set multiplot layout 1,2
-set logscale x
-set xlabel "swarms"
-set title "announces/s (connection per request)"
-plot "< grep weightless $work/cpr.dat" using 1:4 with linespoints title "weightless", \
-     "< grep opentracker $work/cpr.dat" using 1:4 with linespoints title "opentracker"
-set title "CPU µs per announce (all processes)"
-plot "< grep weightless $work/cpr.dat" using 1:5 with linespoints title "weightless", \
-     "< grep opentracker $work/cpr.dat" using 1:5 with linespoints title "opentracker"
-unset multiplot
-GP
+  plot_results "$out/plot.dat" "$out/results.png"
 fi
 echo "results: $out/results.md"
