@@ -137,6 +137,10 @@ struct wl_scache_entry *wl_scache_get(struct wl_scache *c, const uint8_t hash[20
   return e;
 }
 
+struct wl_scache_entry *wl_scache_find(struct wl_scache *c, const uint8_t hash[20]) {
+  return wl_hashmap_get(&c->map, hash);
+}
+
 static bool drifted(uint32_t then, uint32_t now) {
   uint32_t d = then > now ? then - now : now - then;
   return d > then / 8;

@@ -80,6 +80,8 @@ void wl_scache_release(struct wl_scache *c);
 /* The entry of hash, created empty if absent; a full table is cleared first (entries are only a
  * cache). NULL only when out of memory. Valid until the next call on c. */
 struct wl_scache_entry *wl_scache_get(struct wl_scache *c, const uint8_t hash[20]);
+/* The entry of hash, or NULL. Valid until the next call on c. */
+struct wl_scache_entry *wl_scache_find(struct wl_scache *c, const uint8_t hash[20]);
 /* The entry's sample when it is fresh at now_ms, serves numwant, and the swarm has not changed
  * much since (each of the entry's last known counts within an eighth of the sample's: a growing
  * or shrinking swarm is sampled again), with a reference taken for the caller

@@ -315,6 +315,17 @@ static void take_list(const redisReply *r, const redisReply *ids, size_t first, 
   }
 }
 
+/* The peer list held by four of the job's buffers (see take_list); ids only when every entry
+ * has one. */
+static struct wl_peer_list list_of(const struct wl_buf b[4]) {
+  struct wl_peer_list l = {.p4 = b[0].data, .n4 = b[0].len / 6, .p6 = b[2].data, .n6 = b[2].len / 18};
+  if (b[1].len == l.n4 * 20 && b[3].len == l.n6 * 20 && b[1].len + b[3].len > 0) {
+    l.id4 = b[1].data;
+    l.id6 = b[3].data;
+  }
+  return l;
+}
+
 /* An announce is answered when its last reply is in: the script's, then those of the plain
  * peer reads pipelined after it (replies on one connection come in order, so the job's list
  * buffers hold one announce's peers at a time). */
@@ -329,12 +340,8 @@ static void announce_finish(struct sub *sub) {
     fail_announce(j, sub->idx, FAIL_REDIS);
     return;
   }
-  struct wl_buf *b = j->lists;
   bool ids = sub->want_ids && sub->lua_lists;
-  struct wl_peer_list ls = {.p4 = b[0].data, .n4 = b[0].len / 6, .p6 = b[2].data, .n6 = b[2].len / 18,
-                            .id4 = ids ? b[1].data : NULL, .id6 = ids ? b[3].data : NULL};
-  struct wl_peer_list ll = {.p4 = b[4].data, .n4 = b[4].len / 6, .p6 = b[6].data, .n6 = b[6].len / 18,
-                            .id4 = ids ? b[5].data : NULL, .id6 = ids ? b[7].data : NULL};
+  struct wl_peer_list ls = list_of(&j->lists[0]), ll = list_of(&j->lists[4]);
   wl_buf_reset(&j->tmp);
   wl_buf_reset(&j->tmp6);
   wl_buf_reset(&j->ids4);
@@ -345,7 +352,7 @@ static void announce_finish(struct sub *sub) {
   wl_psample_unref(sample);
   /* A leecher's read of a big swarm is a sample (the answer is a random subset of it anyway):
    * it serves this worker's next announces of that swarm for WL_PEER_SAMPLE_MS. */
-  struct wl_scache_entry *e = wl_hashmap_get(&w->scache.map, sub->info_hash);
+  struct wl_scache_entry *e = wl_scache_find(&w->scache, sub->info_hash);
   if (e) {
     e->ns = (uint32_t)sub->ns;
     e->nl = (uint32_t)sub->nl;
@@ -417,7 +424,7 @@ static void on_announce(redisAsyncContext *ac, void *reply, void *priv) {
 static void on_peers(struct sub *sub, redisReply *r, struct wl_buf *lists) {
   if (r && r->type == REDIS_REPLY_ARRAY)
     take_list(r, NULL, 0, lists);
-  else if (!sub->failed)
+  else
     sub->failed = true;
   announce_step(sub);
 }
