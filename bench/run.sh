@@ -13,6 +13,7 @@
 #    (bench/memory.lua); RSS of every process and Redis used_memory before and after, bytes
 #    per peer, and the peer counts each tracker reports.
 #  - CLI hashing: bench/hash.sh (weightless create vs libtorrent).
+#  - registry search: bench/registry_search.py on WL_BENCH_SEARCH_ENTRIES (1,000,000) entries.
 # Usage: bench/run.sh [BUILD_DIR] (or --plot: redraw results.png from results/plot.dat)   env: WL_BENCH_SECONDS (10), WL_BENCH_CONNS (64),
 #        WL_BENCH_SWARMS ("1000 100000"), WL_ANNOUNCE_WORKERS (1: on 2 cores wrk takes one),
 #        WL_BENCH_WARM_PEERS (200: pools of <= 10,000 swarms are first filled to that many peers
@@ -22,6 +23,7 @@
 #        WL_BENCH_MEM_TIMEOUT (900: ceiling in seconds for one pass of one server's load),
 #        WL_BENCH_MEM_PASSES (3: walks at most, while the tracker counts fewer peers than sent),
 #        WL_BENCH_HASH (1; 0 skips), WL_BENCH_HASH_MIB (2048), WL_BENCH_HASH_RUNS (2),
+#        WL_BENCH_SEARCH (1; 0 skips), WL_BENCH_SEARCH_ENTRIES (1000000), WL_BENCH_SEARCH_RUNS (300),
 #        WL_BENCH_OUT (bench/results: where results.md, plot.dat and results.png go)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -336,6 +338,24 @@ fi
 
 if [ "$do_hash" != 0 ]; then
   "$here/hash.sh" "$build" "$out/results.md" || echo "hash.sh failed" >&2
+fi
+# Registry search on WL_BENCH_SEARCH_ENTRIES generated entries (bench/registry_search.py)
+if [ "${WL_BENCH_SEARCH:-1}" != 0 ]; then
+  entries=${WL_BENCH_SEARCH_ENTRIES:-1000000}
+  if timeout 1800 /usr/bin/python3 "$here/registry_search.py" --build "$build" --entries "$entries" \
+      --runs "${WL_BENCH_SEARCH_RUNS:-300}" >"$work/search.out" 2>&1; then
+    {
+      echo
+      echo "### Registry search: $entries entries (bench/registry_search.py, warm cache, through the gateway)"
+      echo
+      echo '```'
+      sed -n '/^Registry search latency/,$p' "$work/search.out"
+      echo '```'
+    } | tee -a "$out/results.md"
+  else
+    echo "registry_search.py failed:" >&2
+    tail -20 "$work/search.out" >&2
+  fi
 fi
 if command -v gnuplot >/dev/null; then
   plot_results "$out/plot.dat" "$out/results.png"
