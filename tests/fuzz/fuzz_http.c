@@ -65,26 +65,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (wl_config_load(&cfg, err, sizeof err) < 0) abort();
     gw.cfg = &cfg;
     gw.rbuf = rbuf;
-    settings.on_message_begin = on_message_begin;
-    settings.on_url = on_url;
-    settings.on_header_field = on_header_field;
-    settings.on_header_value = on_header_value;
-    settings.on_headers_complete = on_headers_complete;
-    settings.on_body = on_body;
-    settings.on_message_complete = on_message_complete;
   }
   struct conn *c = calloc(1, sizeof *c);
-  c->gw = &gw;
-  gw.nconns++;
-  c->tcp.data = c->timer.data = c;
-  wl_buf_init(&c->url, URL_MAX);
-  wl_buf_init(&c->hname, 256);
-  for (int i = 0; i < H_COUNT; i++) wl_buf_init(&c->hdr[i], 8192);
-  wl_buf_init(&c->body, 0);
-  wl_buf_init(&c->pending, 256 * 1024);
-  wl_buf_init(&c->out, 96u << 20);
-  http_parser_init(&c->parser, HTTP_REQUEST);
-  c->parser.data = c;
+  conn_init(c, &gw);
   /* the first byte sets the chunk size the bytes arrive in */
   size_t chunk = size ? (size_t)data[0] % 64 + 1 : 1;
   size_t off = size ? 1 : 0;

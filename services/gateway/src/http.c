@@ -15,8 +15,6 @@
 
 enum { READ_BUF = 64 * 1024 };
 
-static http_parser_settings settings;
-
 uint64_t wl_now_ms(void) { return uv_hrtime() / 1000000u; }
 
 static const char *reason_phrase(int status) {
@@ -236,6 +234,16 @@ static int on_message_complete(http_parser *p) {
   return 0;
 }
 
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
 /* ---- reading and dispatch ---------------------------------------------------------------- */
 
 static void feed(struct conn *c, const char *data, size_t len);
@@ -435,24 +443,11 @@ static void refuse_write_done(uv_write_t *w, int status) {
   conn_close(c);
 }
 
-static void on_connection(uv_stream_t *server, int status) {
-  struct gw *gw = server->data;
-  if (status < 0) return;
-  struct conn *c = calloc(1, sizeof *c);
-  if (c == NULL) return;
+/* A new connection's state, before any byte of it is read (also the fuzz target's set-up). */
+static void conn_init(struct conn *c, struct gw *gw) {
   c->gw = gw;
   gw->nconns++;
-  gw->m.connections_total++;
-  uv_tcp_init(gw->loop, &c->tcp);
-  uv_timer_init(gw->loop, &c->timer);
   c->tcp.data = c->timer.data = c;
-  if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
-    conn_close(c);
-    return;
-  }
-  peer_address(c);
-  memcpy(c->sock_ip, c->ip, 16);
-  c->sock_ip_len = c->ip_len;
   wl_buf_init(&c->url, URL_MAX);
   wl_buf_init(&c->hname, 256);
   for (int i = 0; i < H_COUNT; i++) wl_buf_init(&c->hdr[i], 8192);
@@ -461,6 +456,24 @@ static void on_connection(uv_stream_t *server, int status) {
   wl_buf_init(&c->out, 96u << 20);
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  struct gw *gw = server->data;
+  if (status < 0) return;
+  struct conn *c = calloc(1, sizeof *c);
+  if (c == NULL) return;
+  uv_tcp_init(gw->loop, &c->tcp);
+  uv_timer_init(gw->loop, &c->timer);
+  conn_init(c, gw);
+  gw->m.connections_total++;
+  if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+    conn_close(c);
+    return;
+  }
+  peer_address(c);
+  memcpy(c->sock_ip, c->ip, 16);
+  c->sock_ip_len = c->ip_len;
 
   bool refuse = gw->nconns > (size_t)gw->cfg->max_connections;
   if (!refuse && c->sock_ip_len) {
@@ -519,14 +532,6 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss, bool *v6any) {
 }
 
 int wl_http_listen(struct gw *gw) {
-  settings.on_message_begin = on_message_begin;
-  settings.on_url = on_url;
-  settings.on_header_field = on_header_field;
-  settings.on_header_value = on_header_value;
-  settings.on_headers_complete = on_headers_complete;
-  settings.on_body = on_body;
-  settings.on_message_complete = on_message_complete;
-
   struct sockaddr_storage ss;
   bool v6any;
   memset(&ss, 0, sizeof ss);
