@@ -219,14 +219,17 @@ int wl_proto_encode_blocklist_get(struct wl_buf *b) {
   return enc_done(&e);
 }
 
-int wl_proto_encode_blocklist_rep(struct wl_buf *b, const uint8_t *hashes, size_t n,
+int wl_proto_encode_blocklist_rep(struct wl_buf *b, const uint8_t *hashes,
+                                  const struct wl_str *reasons, size_t n,
                                   const uint8_t *registered, size_t nreg) {
   struct enc e;
-  enc_init(&e, b, WL_MSG_BLOCKLIST_REP, 2);
+  enc_init(&e, b, WL_MSG_BLOCKLIST_REP, 3);
   enc_array(&e, n);
   for (size_t i = 0; i < n; i++) enc_bin(&e, hashes + 20 * i, 20);
   enc_array(&e, nreg);
   for (size_t i = 0; i < nreg; i++) enc_bin(&e, registered + 20 * i, 20);
+  enc_array(&e, n);
+  for (size_t i = 0; i < n; i++) enc_str(&e, reasons[i].p, reasons[i].n);
   return enc_done(&e);
 }
 
@@ -713,21 +716,35 @@ out:
 }
 
 int wl_proto_decode_blocklist_rep(struct wl_proto_in *in, struct wl_msg_blocklist_rep *m) {
-  msgpack_object *f, *a, *b;
-  size_t n, nreg;
+  msgpack_object *f, *a, *b, *r = NULL;
+  size_t n, nreg, nr = 0;
   int rv;
   memset(m, 0, sizeof *m);
-  TRY(fields(in, WL_MSG_BLOCKLIST_REP, 2, &f));
+  /* two fields from a registry that sends no reasons, three with them */
+  if (in->type == WL_MSG_BLOCKLIST_REP && in->up.data.via.array.size == 3)
+    TRY(fields(in, WL_MSG_BLOCKLIST_REP, 2, &f));
+  else
+    TRY(fields(in, WL_MSG_BLOCKLIST_REP, 3, &f));
   TRY(get_array(in, &f[0], "hashes", 10000000, &a, &n));
   TRY(get_array(in, &f[1], "registered", 10000000, &b, &nreg));
-  uint8_t *h = scratch(in, n + nreg, 20);
-  if (h == NULL) return WL_ENOMEM;
+  if (in->up.data.via.array.size == 4) {
+    TRY(get_array(in, &f[2], "reasons", 10000000, &r, &nr));
+    if (nr != n) TRY(fail(in, "%zu reasons for %zu hashes", nr, n));
+  }
+  /* one allocation: the reasons (aligned first), then the hashes */
+  size_t rbytes = nr * sizeof(struct wl_str);
+  uint8_t *mem = scratch(in, rbytes + 20 * (n + nreg), 1);
+  if (mem == NULL) return WL_ENOMEM;
+  struct wl_str *reasons = nr ? (struct wl_str *)(void *)mem : NULL;
+  uint8_t *h = mem + rbytes;
+  for (size_t i = 0; i < nr; i++) TRY(get_str(in, &r[i], "reason", 4096, &reasons[i].p, &reasons[i].n));
   TRY(decode_hash_list(in, &f[0], "hashes", 10000000, h, &n));
   TRY(decode_hash_list(in, &f[1], "registered", 10000000, h + 20 * n, &nreg));
   m->hashes = h;
   m->n = n;
   m->registered = h + 20 * n;
   m->nreg = nreg;
+  m->reasons = r ? reasons : NULL;
 out:
   return rv;
 }

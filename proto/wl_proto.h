@@ -129,9 +129,15 @@ struct wl_msg_block_event {
   const char *reason; size_t reason_len;
 };
 
+struct wl_str {
+  const char *p; /* not NUL-terminated */
+  size_t n;
+};
+
 struct wl_msg_blocklist_rep {
   const uint8_t *hashes; size_t n;         /* 20-byte entries, contiguous, owned by wl_proto_in */
   const uint8_t *registered; size_t nreg;  /* 20-byte entries (curated mode) */
+  const struct wl_str *reasons;            /* n entries, or NULL (an older registry) */
 };
 
 struct wl_msg_registered_event {
@@ -202,7 +208,9 @@ int wl_proto_encode_reg_http_rep(struct wl_buf *b, const struct wl_msg_reg_http_
 int wl_proto_encode_swarm_stats(struct wl_buf *b, const struct wl_swarm_stat *s, size_t n);
 int wl_proto_encode_block_event(struct wl_buf *b, const struct wl_msg_block_event *m);
 int wl_proto_encode_blocklist_get(struct wl_buf *b);
-int wl_proto_encode_blocklist_rep(struct wl_buf *b, const uint8_t *hashes, size_t n,
+/* reasons: n entries, parallel to hashes */
+int wl_proto_encode_blocklist_rep(struct wl_buf *b, const uint8_t *hashes,
+                                  const struct wl_str *reasons, size_t n,
                                   const uint8_t *registered, size_t nreg);
 int wl_proto_encode_registered_event(struct wl_buf *b, const struct wl_msg_registered_event *m);
 int wl_proto_encode_user_get(struct wl_buf *b, const char *user, size_t len);

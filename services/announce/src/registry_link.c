@@ -102,7 +102,11 @@ static void apply_snapshot(struct worker *w, nng_msg *msg) {
   wl_hashmap_clear(&w->registered);
   for (size_t i = 0; i < rep.n; i++) {
     char *reason = wl_hashmap_put(&w->blocked, rep.hashes + 20 * i, NULL);
-    if (reason) snprintf(reason, REASON_MAX, "%s", "removed by the operator");
+    if (reason == NULL) continue;
+    if (rep.reasons) /* an older registry sends none */
+      snprintf(reason, REASON_MAX, "%.*s", (int)rep.reasons[i].n, rep.reasons[i].p);
+    else
+      snprintf(reason, REASON_MAX, "%s", "removed by the operator");
   }
   for (size_t i = 0; i < rep.nreg; i++) wl_hashmap_put(&w->registered, rep.registered + 20 * i, NULL);
   w->have_snapshot = true;

@@ -28,26 +28,57 @@ enum {
 
 /* ---- one message in, one reply out ----------------------------------------------------------- */
 
+/* The snapshot a worker asks for when it starts: blocked swarms with their reasons, and the
+ * registered swarms (curated mode). */
 static int reply_blocklist(struct wl_registry *reg, struct wl_buf *out) {
-  struct wl_buf blocked, registered;
-  sqlite3_stmt *sts[2] = {reg->st.blocked_all, reg->st.registered_all};
-  struct wl_buf *bufs[2] = {&blocked, &registered};
-  int rv = 0;
+  struct wl_buf blocked, texts, registered;
+  size_t *ends = NULL, cap = 0, n = 0;
+  struct wl_str *reasons = NULL;
+  int rv = 0, rc;
   wl_buf_init(&blocked, (size_t)20 * 10000000);
+  wl_buf_init(&texts, (size_t)4096 * 10000000);
   wl_buf_init(&registered, (size_t)20 * 20000000);
-  for (int i = 0; i < 2 && rv == 0; i++) {
-    int rc;
-    while ((rc = sqlite3_step(sts[i])) == SQLITE_ROW && rv == 0)
-      if (sqlite3_column_bytes(sts[i], 0) == 20)
-        rv = wl_buf_append(bufs[i], sqlite3_column_blob(sts[i], 0), 20);
-    wl__registry_done(sts[i]);
-    if (rv == 0 && rc != SQLITE_DONE) rv = wl__registry_sqlerr(reg, "reading the blocklist");
+  sqlite3_stmt *st = reg->st.blocked_all;
+  while (rv == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(st, 0) != 20) continue;
+    if (n == cap) {
+      size_t *grown = realloc(ends, (cap ? cap * 2 : 256) * sizeof *ends);
+      if (grown == NULL) {
+        rv = WL_ENOMEM;
+        break;
+      }
+      ends = grown;
+      cap = cap ? cap * 2 : 256;
+    }
+    const char *why = (const char *)sqlite3_column_text(st, 1);
+    rv = wl_buf_append(&blocked, sqlite3_column_blob(st, 0), 20);
+    if (rv == 0 && why) rv = wl_buf_append(&texts, why, strlen(why));
+    ends[n++] = texts.len;
+  }
+  wl__registry_done(st);
+  if (rv == 0 && rc != SQLITE_DONE) rv = wl__registry_sqlerr(reg, "reading the blocklist");
+  st = reg->st.registered_all;
+  while (rv == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+    if (sqlite3_column_bytes(st, 0) == 20)
+      rv = wl_buf_append(&registered, sqlite3_column_blob(st, 0), 20);
+  wl__registry_done(st);
+  if (rv == 0 && rc != SQLITE_DONE) rv = wl__registry_sqlerr(reg, "reading the registered swarms");
+  if (rv == 0 && n > 0) {
+    reasons = calloc(n, sizeof *reasons);
+    if (reasons == NULL) rv = WL_ENOMEM;
+    for (size_t i = 0; rv == 0 && i < n; i++) {
+      size_t start = i ? ends[i - 1] : 0;
+      reasons[i] = (struct wl_str){(const char *)texts.data + start, ends[i] - start};
+    }
   }
   if (rv == 0)
-    rv = wl_proto_encode_blocklist_rep(out, blocked.data, blocked.len / 20, registered.data,
+    rv = wl_proto_encode_blocklist_rep(out, blocked.data, reasons, n, registered.data,
                                        registered.len / 20);
   if (rv < 0) WL_ERROR("registry", "cannot answer a blocklist snapshot: %s", wl_strerror(rv));
+  free(reasons);
+  free(ends);
   wl_buf_release(&blocked);
+  wl_buf_release(&texts);
   wl_buf_release(&registered);
   return rv;
 }

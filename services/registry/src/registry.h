@@ -104,7 +104,7 @@ enum wl_reg_col {
                  " FROM blocked GROUP BY info_hash"                                             \
                  " ORDER BY min(created_at) DESC, info_hash LIMIT ?1 OFFSET ?2")                \
   XX(block_groups, "SELECT count(DISTINCT info_hash) FROM blocked")                            \
-  XX(blocked_all, "SELECT swarm FROM blocked")                                                 \
+  XX(blocked_all, "SELECT swarm, reason FROM blocked")                                         \
   XX(registered_all, "SELECT swarm_v1 FROM entries WHERE swarm_v1 IS NOT NULL"                 \
                      " UNION ALL SELECT swarm_v2 FROM entries WHERE swarm_v2 IS NOT NULL")     \
   XX(stats_put, "INSERT INTO swarm_stats(hash, seeders, leechers, completions, updated_at)"    \

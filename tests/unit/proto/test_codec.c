@@ -294,11 +294,27 @@ static void replies_round_trip(void **state) {
   memset(hs, 7, 40);
   struct wl_msg_blocklist_rep bl;
   wl_buf_reset(&b);
-  assert_int_equal(wl_proto_encode_blocklist_rep(&b, hs, 1, hs + 20, 1), 0);
+  struct wl_str why = {"malware", 7};
+  assert_int_equal(wl_proto_encode_blocklist_rep(&b, hs, &why, 1, hs + 20, 1), 0);
   assert_int_equal(wl_proto_in_init(&in, b.data, b.len), 0);
   assert_int_equal(wl_proto_decode_blocklist_rep(&in, &bl), 0);
   assert_int_equal(bl.n, 1);
   assert_int_equal(bl.nreg, 1);
+  assert_non_null(bl.reasons);
+  assert_int_equal(bl.reasons[0].n, 7);
+  assert_memory_equal(bl.reasons[0].p, "malware", 7);
+  wl_proto_in_release(&in);
+  /* a registry from before the reasons: two fields */
+  static const uint8_t old_rep[] = {0x93, 0x0e, 0x90, 0x90};
+  assert_int_equal(wl_proto_in_init(&in, old_rep, sizeof old_rep), 0);
+  assert_int_equal(wl_proto_decode_blocklist_rep(&in, &bl), 0);
+  assert_int_equal(bl.n, 0);
+  assert_null(bl.reasons);
+  wl_proto_in_release(&in);
+  /* reasons that do not match the hashes are refused */
+  static const uint8_t bad_rep[] = {0x94, 0x0e, 0x90, 0x90, 0x91, 0xa1, 'x'};
+  assert_int_equal(wl_proto_in_init(&in, bad_rep, sizeof bad_rep), 0);
+  assert_int_equal(wl_proto_decode_blocklist_rep(&in, &bl), WL_EPROTO);
   wl_proto_in_release(&in);
   wl_buf_release(&b);
 }

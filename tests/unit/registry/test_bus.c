@@ -89,7 +89,7 @@ static void messages(void **state) {
   rt_hash(lone, 40, 3);
   snprintf(body, sizeof body, "{\"info_hash\":\"%s\",\"v1_info_hash\":\"%s\",\"name\":\"n\"}", ih, v1);
   assert_int_equal(rt_post(t, body), 201);
-  snprintf(q, sizeof q, "info_hash=%s", lone);
+  snprintf(q, sizeof q, "info_hash=%s&reason=malware", lone);
   struct wl_reg_reply rep;
   rt_req(t, "DELETE", "/api/registry", q, NULL, 0, true, &rep);
   wl_reg_reply_release(&rep);
@@ -123,6 +123,9 @@ static void messages(void **state) {
   assert_int_equal(br.n, 1);
   wl_hex_decode(raw, lone, 20);
   assert_memory_equal(br.hashes, raw, 20);
+  assert_non_null(br.reasons); /* a worker that starts later still gives the reason */
+  assert_int_equal(br.reasons[0].n, 7);
+  assert_memory_equal(br.reasons[0].p, "malware", 7);
   assert_int_equal(br.nreg, 2); /* the hybrid's v1 swarm and truncated v2 swarm */
   wl_hex_decode(raw, v1, 20);
   assert_true(memcmp(br.registered, raw, 20) == 0 || memcmp(br.registered + 20, raw, 20) == 0);
