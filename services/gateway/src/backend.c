@@ -96,10 +96,13 @@ struct breq *wl_backend_call(struct gw *gw, enum backend_id bk, const void *msg,
 }
 
 static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg) {
-  /* Counted atomically on NNG's thread; read by /metrics on the loop. */
+  /* Counted atomically on NNG's thread; read by /metrics and the registry proxy on the loop.
+   * NNG delivers REM_POST for every pipe that had ADD_PRE, but a pipe closed between ADD_PRE
+   * and ADD_POST (a peer killed while it connects) gets no ADD_POST: counting ADD_POST went
+   * negative, and the gateway then took a live registry for gone (503 for ever). */
   struct backend *b = arg;
   (void)p;
-  if (ev == NNG_PIPE_EV_ADD_POST)
+  if (ev == NNG_PIPE_EV_ADD_PRE)
     __atomic_add_fetch(&b->pipes, 1, __ATOMIC_RELAXED);
   else if (ev == NNG_PIPE_EV_REM_POST)
     __atomic_sub_fetch(&b->pipes, 1, __ATOMIC_RELAXED);
@@ -117,7 +120,7 @@ int wl_backend_start(struct gw *gw) {
     nng_setopt_ms(b->sock, NNG_OPT_RECONNMAXT, 1000);
     /* resend to another worker if one does not answer; at-least-once delivery */
     nng_setopt_ms(b->sock, NNG_OPT_REQ_RESENDTIME, i == BK_ANNOUNCE ? 2000 : NNG_DURATION_INFINITE);
-    nng_pipe_notify(b->sock, NNG_PIPE_EV_ADD_POST, on_pipe, b);
+    nng_pipe_notify(b->sock, NNG_PIPE_EV_ADD_PRE, on_pipe, b);
     nng_pipe_notify(b->sock, NNG_PIPE_EV_REM_POST, on_pipe, b);
   }
   rv = wl_config_endpoint(gw->cfg, gw->cfg->announce_bus, "announce.ipc", url, sizeof url);

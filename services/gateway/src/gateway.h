@@ -116,7 +116,7 @@ struct backend {
   size_t nfree;
   size_t total;
   size_t cap;
-  int pipes; /* connected peers (workers), updated on the loop thread */
+  int pipes; /* connected peers (pipes past ADD_PRE), counted atomically on NNG threads */
 };
 
 struct gw {
