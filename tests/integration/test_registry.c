@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -403,9 +404,12 @@ static void torrents_and_blocking(void **state) {
   json_decref(expect(&env, "DELETE", pq, NULL, NULL, 401));
   json_decref(expect(&env, "DELETE", pq, key, NULL, 200));
   json_decref(expect(&env, "DELETE", pq, key, NULL, 404));
+  /* each worker gets the unblock event on its own: wait until both swarms work (two swarms,
+   * each announced by its own peer, paced under the per-IP rate limit) */
   t0 = now_ms();
-  while (announce(&env, s2, 40, 0, NULL, why, sizeof why)[0] && now_ms() - t0 < 1000) {
-  }
+  while ((announce(&env, s2, 40, 0, NULL, why, sizeof why)[0] ||
+          announce(&env, s1, 41, 0, NULL, why, sizeof why)[0]) && now_ms() - t0 < 2000)
+    tu_sleep_ms(100);
   assert_string_equal(announce(&env, s1, 41, 0, NULL, why, sizeof why), "");
   req(&env, "POST", "/api/registry/torrent", key, p, len, &r);
   assert_int_equal(r.status, 201);
@@ -526,7 +530,37 @@ static void restart_keeps_data(void **state) {
   uint8_t h[20];
   tu_random_hash(h);
   assert_string_equal(announce(&env, h, 1, 0, NULL, why, sizeof why), "");
-  assert_int_equal(kill((pid_t)pid, SIGCONT), 0);
+
+  /* a request in flight when the registry dies gets its 503 at once, not when the registry is
+   * back: a GET is held by the hung registry, then the registry is killed */
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0) {
+    close(fds[0]);
+    struct tu_resp cr;
+    char gurl[300];
+    snprintf(gurl, sizeof gurl, "%s/api/registry?info_hash=%s", env.http, ih);
+    long st = tu_http("GET", gurl, ip(), NULL, NULL, 0, &cr) == 0 ? cr.status : -1;
+    dprintf(fds[1], "%ld %lld\n", st, (long long)now_ms());
+    _exit(0);
+  }
+  close(fds[1]);
+  tu_sleep_ms(500);
+  int64_t killed_at = now_ms();
+  assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+  FILE *f = fdopen(fds[0], "r");
+  long held_status = 0;
+  long long answered_at = 0;
+  assert_int_equal(fscanf(f, "%ld %lld", &held_status, &answered_at), 2);
+  fclose(f);
+  waitpid(child, NULL, 0);
+  fprintf(stderr, "a request held by the hung registry: %ld, %lld ms after the kill\n", held_status,
+          answered_at - (long long)killed_at);
+  assert_int_equal(held_status, 503);
+  assert_true(answered_at - killed_at < 1500); /* the supervisor restarts it after 2 s */
+  wait_up(pid);
 
   /* SIGTERM (clean, checkpointed), then SIGKILL (WAL replay): everything is still there */
   for (int round = 0; round < 2; round++) {

@@ -5,6 +5,7 @@
  * thread; only the final completion is handed to the loop, through the uvnng queue.
  * NNG_OPT_REQ_RESENDTIME makes a request to a worker that hangs go to another one; a worker
  * that dies is bypassed at once (its pipe closes and req resends). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,17 +96,26 @@ struct breq *wl_backend_call(struct gw *gw, enum backend_id bk, const void *msg,
   return r;
 }
 
+/* Connected peers, on NNG's threads. A pipe counts from ADD_POST (usable) to its REM_POST, by
+ * id: NNG sends REM_POST for every pipe that had ADD_PRE, also for one closed before ADD_POST
+ * (a peer killed while it connects), so plain counting of ADD_POST and REM_POST drifted below
+ * the truth, and the gateway then took a live registry for gone (503 for ever). */
 static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg) {
-  /* Counted atomically on NNG's thread; read by /metrics and the registry proxy on the loop.
-   * NNG delivers REM_POST for every pipe that had ADD_PRE, but a pipe closed between ADD_PRE
-   * and ADD_POST (a peer killed while it connects) gets no ADD_POST: counting ADD_POST went
-   * negative, and the gateway then took a live registry for gone (503 for ever). */
   struct backend *b = arg;
-  (void)p;
-  if (ev == NNG_PIPE_EV_ADD_PRE)
-    __atomic_add_fetch(&b->pipes, 1, __ATOMIC_RELAXED);
-  else if (ev == NNG_PIPE_EV_REM_POST)
-    __atomic_sub_fetch(&b->pipes, 1, __ATOMIC_RELAXED);
+  uint32_t id = nng_pipe_id(p);
+  pthread_mutex_lock(&b->mu);
+  if (ev == NNG_PIPE_EV_ADD_POST) {
+    if (b->nids < (int)(sizeof b->ids / sizeof b->ids[0])) b->ids[b->nids++] = id;
+  } else if (ev == NNG_PIPE_EV_REM_POST) {
+    for (int i = 0; i < b->nids; i++) {
+      if (b->ids[i] == id) {
+        b->ids[i] = b->ids[--b->nids];
+        break;
+      }
+    }
+  }
+  __atomic_store_n(&b->pipes, b->nids, __ATOMIC_RELAXED);
+  pthread_mutex_unlock(&b->mu);
 }
 
 int wl_backend_start(struct gw *gw) {
@@ -113,6 +123,7 @@ int wl_backend_start(struct gw *gw) {
   int rv;
   for (int i = 0; i < 2; i++) {
     struct backend *b = &gw->bk[i];
+    pthread_mutex_init(&b->mu, NULL);
     if (nng_req0_open(&b->sock) != 0) return WL_ENOMEM;
     b->cap = POOL_MAX;
     nng_setopt_size(b->sock, NNG_OPT_RECVMAXSZ, 128u << 20);
@@ -120,7 +131,7 @@ int wl_backend_start(struct gw *gw) {
     nng_setopt_ms(b->sock, NNG_OPT_RECONNMAXT, 1000);
     /* resend to another worker if one does not answer; at-least-once delivery */
     nng_setopt_ms(b->sock, NNG_OPT_REQ_RESENDTIME, i == BK_ANNOUNCE ? 2000 : NNG_DURATION_INFINITE);
-    nng_pipe_notify(b->sock, NNG_PIPE_EV_ADD_PRE, on_pipe, b);
+    nng_pipe_notify(b->sock, NNG_PIPE_EV_ADD_POST, on_pipe, b);
     nng_pipe_notify(b->sock, NNG_PIPE_EV_REM_POST, on_pipe, b);
   }
   rv = wl_config_endpoint(gw->cfg, gw->cfg->announce_bus, "announce.ipc", url, sizeof url);
@@ -143,7 +154,7 @@ int wl_backend_start(struct gw *gw) {
 }
 
 void wl_backend_stop(struct gw *gw) {
-  for (int i = 0; i < 2; i++) nng_close(gw->bk[i].sock);
+  for (int i = 0; i < 2; i++) nng_close(gw->bk[i].sock); /* no pipe events after this */
   /* The loop has ended: calls still in flight are aborted by the close. Wait for each aio's
    * callback (nng_aio_stop), then free what it holds; their loop hand-offs are never run. */
   for (int i = 0; i < 2; i++) {
@@ -159,5 +170,6 @@ void wl_backend_stop(struct gw *gw) {
       r = next;
     }
     gw->bk[i].all = gw->bk[i].free = NULL;
+    pthread_mutex_destroy(&gw->bk[i].mu);
   }
 }

@@ -8,6 +8,7 @@
 #include <nng/nng.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <uv.h>
 
 #include "wl/buf.h"
@@ -116,7 +117,10 @@ struct backend {
   size_t nfree;
   size_t total;
   size_t cap;
-  int pipes; /* connected peers (pipes past ADD_PRE), counted atomically on NNG threads */
+  int pipes; /* connected peers: the size of ids, read atomically by the loop */
+  pthread_mutex_t mu;      /* ids, on NNG's threads */
+  uint32_t ids[1024];      /* pipes that reached ADD_POST and have not been removed */
+  int nids;
 };
 
 struct gw {
