@@ -162,3 +162,19 @@ uint8_t *rt_read_file(const char *path, size_t *len) {
   *len = (size_t)n;
   return p;
 }
+
+int rt_setup(void **state) {
+  struct rt *t = malloc(sizeof *t);
+  if (t == NULL) return -1;
+  rt_open(t);
+  *state = t;
+  return 0;
+}
+
+int rt_teardown(void **state) {
+  rt_close(*state);
+  free(*state);
+  return 0;
+}
+
+const char *rt_jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }

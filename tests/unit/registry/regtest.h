@@ -37,12 +37,17 @@ void rt_open(struct rt *t);
 void rt_reopen(struct rt *t);
 /* Closes and removes the directory. */
 void rt_close(struct rt *t);
+/* cmocka fixtures: *state is a struct rt opened by rt_open, closed and freed by rt_teardown. */
+int rt_setup(void **state);
+int rt_teardown(void **state);
 
 /* One request; authorized sets WL_REG_AUTHORIZED. The reply must be released. */
 void rt_req(struct rt *t, const char *method, const char *path, const char *query,
             const void *body, size_t blen, bool authorized, struct wl_reg_reply *rep);
 /* The reply's body as JSON (aborts the test if it is not JSON). json_decref it. */
 json_t *rt_json(const struct wl_reg_reply *rep);
+/* The string member k of o, or NULL. */
+const char *rt_jstr(json_t *o, const char *k);
 /* The value of a reply header, or NULL. */
 const char *rt_header(const struct wl_reg_reply *rep, const char *name);
 /* Request + status check + the "error" text (copied into a static buffer) or "". */

@@ -15,20 +15,6 @@
 #include "regtest.h"
 #include "wl/hex.h"
 
-static int setup(void **state) {
-  struct rt *t = malloc(sizeof *t);
-  rt_open(t);
-  *state = t;
-  return 0;
-}
-
-static int teardown(void **state) {
-  rt_close(*state);
-  free(*state);
-  return 0;
-}
-
-static const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 static json_int_t jint(json_t *o, const char *k) {
   json_t *v = json_object_get(o, k);
   assert_true(json_is_integer(v));
@@ -53,7 +39,7 @@ static void routing(void **state) {
   assert_int_equal(rep.status, 405);
   assert_string_equal(rt_header(&rep, "Allow"), "GET, HEAD, OPTIONS");
   json_t *j = rt_json(&rep);
-  assert_non_null(strstr(jstr(j, "error"), "POST"));
+  assert_non_null(strstr(rt_jstr(j, "error"), "POST"));
   json_decref(j);
   wl_reg_reply_release(&rep);
   rt_req(t, "GET", "/api/registry/verify", "", NULL, 0, true, &rep);
@@ -177,7 +163,7 @@ static void upsert_keeps_verified_completions_created(void **state) {
   rt_req(t, "POST", "/api/registry", NULL, body, strlen(body), true, &rep);
   assert_int_equal(rep.status, 201);
   json_t *j = rt_json(&rep);
-  assert_string_equal(jstr(j, "status"), "created");
+  assert_string_equal(rt_jstr(j, "status"), "created");
   json_decref(j);
   wl_reg_reply_release(&rep);
   assert_int_equal(t->reg.nentries, 1);
@@ -191,19 +177,19 @@ static void upsert_keeps_verified_completions_created(void **state) {
 
   j = rt_get(t, up);
   assert_non_null(j);
-  assert_string_equal(jstr(j, "info_hash"), ih);
-  assert_string_equal(jstr(j, "name"), "Llama Weights");
-  assert_string_equal(jstr(j, "description"), "d");
-  assert_string_equal(jstr(j, "publisher"), "meta");
-  assert_string_equal(jstr(j, "license"), "MIT");
-  assert_string_equal(jstr(j, "category"), "models");
-  assert_string_equal(jstr(j, "tags"), "llm,fp16");
+  assert_string_equal(rt_jstr(j, "info_hash"), ih);
+  assert_string_equal(rt_jstr(j, "name"), "Llama Weights");
+  assert_string_equal(rt_jstr(j, "description"), "d");
+  assert_string_equal(rt_jstr(j, "publisher"), "meta");
+  assert_string_equal(rt_jstr(j, "license"), "MIT");
+  assert_string_equal(rt_jstr(j, "category"), "models");
+  assert_string_equal(rt_jstr(j, "tags"), "llm,fp16");
   assert_int_equal(jint(j, "size"), 1048576);
   assert_true(json_is_false(json_object_get(j, "verified"))); /* not settable by POST */
   assert_int_equal(jint(j, "completions"), 0);
   assert_int_equal(jint(j, "seeders"), 0);
   assert_int_equal(jint(j, "leechers"), 0);
-  assert_string_equal(jstr(j, "created_at"), "2026-01-01T00:00:00.000Z");
+  assert_string_equal(rt_jstr(j, "created_at"), "2026-01-01T00:00:00.000Z");
   assert_null(json_object_get(j, "v1_info_hash"));
   json_decref(j);
 
@@ -221,18 +207,18 @@ static void upsert_keeps_verified_completions_created(void **state) {
   rt_req(t, "POST", "/api/registry", NULL, body, strlen(body), true, &rep);
   assert_int_equal(rep.status, 201);
   j = rt_json(&rep);
-  assert_string_equal(jstr(j, "status"), "updated");
+  assert_string_equal(rt_jstr(j, "status"), "updated");
   json_decref(j);
   wl_reg_reply_release(&rep);
   assert_int_equal(t->nev, 0); /* same swarms: no event */
   assert_int_equal(t->reg.nentries, 1);
   j = rt_get(t, ih);
-  assert_string_equal(jstr(j, "name"), "Llama Weights v2");
+  assert_string_equal(rt_jstr(j, "name"), "Llama Weights v2");
   assert_true(json_is_true(json_object_get(j, "verified")));
   assert_int_equal(jint(j, "completions"), 12);
   assert_int_equal(jint(j, "seeders"), 3);
   assert_int_equal(jint(j, "size"), 5);
-  assert_string_equal(jstr(j, "created_at"), "2026-01-01T00:00:00.000Z");
+  assert_string_equal(rt_jstr(j, "created_at"), "2026-01-01T00:00:00.000Z");
   /* every other field is the request's: unset ones are gone */
   assert_null(json_object_get(j, "description"));
   assert_null(json_object_get(j, "publisher"));
@@ -251,15 +237,15 @@ static void lookup(void **state) {
   assert_int_equal(t->nev, 2); /* both swarms registered */
   json_t *j = rt_get(t, v1up);
   assert_non_null(j);
-  assert_string_equal(jstr(j, "info_hash"), ih);
-  assert_string_equal(jstr(j, "v1_info_hash"), v1);
+  assert_string_equal(rt_jstr(j, "info_hash"), ih);
+  assert_string_equal(rt_jstr(j, "v1_info_hash"), v1);
   json_decref(j);
   /* an upsert by the v1 hash updates the hybrid, keeps its identity */
   snprintf(body, sizeof body, "{\"info_hash\":\"%s\",\"name\":\"renamed\"}", v1);
   assert_int_equal(rt_post(t, body), 201);
   j = rt_get(t, ih);
-  assert_string_equal(jstr(j, "name"), "renamed");
-  assert_string_equal(jstr(j, "v1_info_hash"), v1); /* kept without v1_info_hash in the body */
+  assert_string_equal(rt_jstr(j, "name"), "renamed");
+  assert_string_equal(rt_jstr(j, "v1_info_hash"), v1); /* kept without v1_info_hash in the body */
   json_decref(j);
   assert_int_equal(t->reg.nentries, 1);
   /* the v1 hash of another entry: 409 */
@@ -299,7 +285,7 @@ static void delete_blocks_both_hashes(void **state) {
   rt_req(t, "DELETE", "/api/registry", q, NULL, 0, true, &rep);
   assert_int_equal(rep.status, 200);
   json_t *j = rt_json(&rep);
-  assert_string_equal(jstr(j, "status"), "deleted");
+  assert_string_equal(rt_jstr(j, "status"), "deleted");
   json_decref(j);
   wl_reg_reply_release(&rep);
   assert_int_equal(t->reg.nentries, 0);
@@ -347,13 +333,13 @@ static void delete_blocks_both_hashes(void **state) {
   assert_string_equal(rt_header(&rep, "X-Total-Count"), "2");
   j = rt_json(&rep);
   assert_int_equal(json_array_size(j), 2);
-  assert_string_equal(jstr(json_array_get(j, 0), "info_hash"), lone);
+  assert_string_equal(rt_jstr(json_array_get(j, 0), "info_hash"), lone);
   assert_null(json_object_get(json_array_get(j, 0), "v1_info_hash"));
   json_t *g = json_array_get(j, 1);
-  assert_string_equal(jstr(g, "info_hash"), ih);
-  assert_string_equal(jstr(g, "v1_info_hash"), v1);
-  assert_string_equal(jstr(g, "reason"), "dmca takedown");
-  assert_non_null(jstr(g, "blocked_at"));
+  assert_string_equal(rt_jstr(g, "info_hash"), ih);
+  assert_string_equal(rt_jstr(g, "v1_info_hash"), v1);
+  assert_string_equal(rt_jstr(g, "reason"), "dmca takedown");
+  assert_non_null(rt_jstr(g, "blocked_at"));
   json_decref(j);
   wl_reg_reply_release(&rep);
   /* BLOCKLIST_GET: three swarm hashes */
@@ -365,7 +351,7 @@ static void delete_blocks_both_hashes(void **state) {
   rt_req(t, "DELETE", "/api/blocklist", q, NULL, 0, true, &rep);
   assert_int_equal(rep.status, 200);
   j = rt_json(&rep);
-  assert_string_equal(jstr(j, "status"), "unblocked");
+  assert_string_equal(rt_jstr(j, "status"), "unblocked");
   json_decref(j);
   wl_reg_reply_release(&rep);
   assert_int_equal(t->nev, 2);
@@ -478,14 +464,14 @@ static void swarm_figures(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(routing, setup, teardown),
-      cmocka_unit_test_setup_teardown(auth, setup, teardown),
-      cmocka_unit_test_setup_teardown(post_validation, setup, teardown),
-      cmocka_unit_test_setup_teardown(upsert_keeps_verified_completions_created, setup, teardown),
-      cmocka_unit_test_setup_teardown(lookup, setup, teardown),
-      cmocka_unit_test_setup_teardown(delete_blocks_both_hashes, setup, teardown),
-      cmocka_unit_test_setup_teardown(verify, setup, teardown),
-      cmocka_unit_test_setup_teardown(swarm_figures, setup, teardown),
+      cmocka_unit_test_setup_teardown(routing, rt_setup, rt_teardown),
+      cmocka_unit_test_setup_teardown(auth, rt_setup, rt_teardown),
+      cmocka_unit_test_setup_teardown(post_validation, rt_setup, rt_teardown),
+      cmocka_unit_test_setup_teardown(upsert_keeps_verified_completions_created, rt_setup, rt_teardown),
+      cmocka_unit_test_setup_teardown(lookup, rt_setup, rt_teardown),
+      cmocka_unit_test_setup_teardown(delete_blocks_both_hashes, rt_setup, rt_teardown),
+      cmocka_unit_test_setup_teardown(verify, rt_setup, rt_teardown),
+      cmocka_unit_test_setup_teardown(swarm_figures, rt_setup, rt_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

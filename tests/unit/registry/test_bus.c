@@ -24,19 +24,6 @@
 #include "wl/hex.h"
 #include "wl/log.h"
 
-static int setup(void **state) {
-  struct rt *t = malloc(sizeof *t);
-  rt_open(t);
-  *state = t;
-  return 0;
-}
-
-static int teardown(void **state) {
-  rt_close(*state);
-  free(*state);
-  return 0;
-}
-
 /* Sends msg through wl_registry_handle; the reply decoded into in (release it). */
 static unsigned handle(struct rt *t, const struct wl_buf *msg, struct wl_proto_in *in,
                        struct wl_buf *out) {
@@ -362,9 +349,9 @@ static void sockets(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(messages, setup, teardown),
-      cmocka_unit_test_setup_teardown(reopen_keeps_data, setup, teardown),
-      cmocka_unit_test_setup_teardown(sockets, setup, teardown),
+      cmocka_unit_test_setup_teardown(messages, rt_setup, rt_teardown),
+      cmocka_unit_test_setup_teardown(reopen_keeps_data, rt_setup, rt_teardown),
+      cmocka_unit_test_setup_teardown(sockets, rt_setup, rt_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,20 +83,6 @@ static uint8_t *load_torrent(const char *dir, const char *name, size_t *len) {
   return p;
 }
 
-static int setup(void **state) {
-  struct rt *t = malloc(sizeof *t);
-  rt_open(t);
-  *state = t;
-  return 0;
-}
-
-static int teardown(void **state) {
-  rt_close(*state);
-  free(*state);
-  return 0;
-}
-
-static const char *jstr(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 
 static json_t *upload(struct rt *t, const char *query, const uint8_t *p, size_t n, unsigned want) {
   struct wl_reg_reply rep;
@@ -119,10 +105,10 @@ static void good_torrents(void **state) {
     uint8_t *p = load_torrent("good", e->torrent, &len);
     json_t *j = upload(t, NULL, p, len, 201);
     const char *ih = e->v2[0] ? e->v2 : e->v1;
-    assert_string_equal(jstr(j, "status"), "created");
-    assert_string_equal(jstr(j, "info_hash"), ih);
+    assert_string_equal(rt_jstr(j, "status"), "created");
+    assert_string_equal(rt_jstr(j, "info_hash"), ih);
     if (strcmp(e->version, "hybrid") == 0)
-      assert_string_equal(jstr(j, "v1_info_hash"), e->v1);
+      assert_string_equal(rt_jstr(j, "v1_info_hash"), e->v1);
     else
       assert_null(json_object_get(j, "v1_info_hash"));
     json_decref(j);
@@ -130,8 +116,8 @@ static void good_torrents(void **state) {
     /* the entry: name and size (pad files excluded) from the torrent; found by either hash */
     j = rt_get(t, e->v1[0] ? e->v1 : e->v2);
     assert_non_null(j);
-    assert_string_equal(jstr(j, "info_hash"), ih);
-    assert_string_equal(jstr(j, "name"), e->name);
+    assert_string_equal(rt_jstr(j, "info_hash"), ih);
+    assert_string_equal(rt_jstr(j, "name"), e->name);
     assert_int_equal(json_integer_value(json_object_get(j, "size")), e->total_size);
     json_decref(j);
 
@@ -154,10 +140,10 @@ static void good_torrents(void **state) {
     assert_int_equal(rep.status, 200);
     j = rt_json(&rep);
     wl_reg_reply_release(&rep);
-    assert_string_equal(jstr(j, "name"), e->name);
-    assert_string_equal(jstr(j, "version"), e->version);
-    assert_string_equal(jstr(j, "info_hash"), ih);
-    if (strcmp(e->version, "hybrid") == 0) assert_string_equal(jstr(j, "v1_info_hash"), e->v1);
+    assert_string_equal(rt_jstr(j, "name"), e->name);
+    assert_string_equal(rt_jstr(j, "version"), e->version);
+    assert_string_equal(rt_jstr(j, "info_hash"), ih);
+    if (strcmp(e->version, "hybrid") == 0) assert_string_equal(rt_jstr(j, "v1_info_hash"), e->v1);
     else assert_null(json_object_get(j, "v1_info_hash"));
     assert_int_equal(json_integer_value(json_object_get(j, "piece_length")), e->piece_length);
     assert_int_equal(json_integer_value(json_object_get(j, "piece_count")), e->piece_count);
@@ -167,14 +153,14 @@ static void good_torrents(void **state) {
       fail_msg("%s: %zu files, want %zu", e->torrent, json_array_size(files), e->nfiles);
     for (size_t k = 0; k < e->nfiles; k++) {
       json_t *f = json_array_get(files, k);
-      assert_string_equal(jstr(f, "path"), e->files[k].path);
+      assert_string_equal(rt_jstr(f, "path"), e->files[k].path);
       assert_int_equal(json_integer_value(json_object_get(f, "length")), e->files[k].length);
     }
     json_decref(j);
 
     /* again: updated, same entry */
     j = upload(t, NULL, p, len, 201);
-    assert_string_equal(jstr(j, "status"), "updated");
+    assert_string_equal(rt_jstr(j, "status"), "updated");
     json_decref(j);
     free(p);
   }
@@ -211,7 +197,7 @@ static void bad_torrents(void **state) {
     } else {
       if (rep.status != 400) fail_msg("%s: %u", file, rep.status);
       json_t *j = rt_json(&rep);
-      const char *err = jstr(j, "error");
+      const char *err = rt_jstr(j, "error");
       assert_non_null(strstr(err, "Invalid torrent file: "));
       if (reason && !strstr(err, reason)) fail_msg("%s: \"%s\" lacks \"%s\"", file, err, reason);
       json_decref(j);
@@ -239,15 +225,15 @@ static void overrides_and_merge(void **state) {
            ih);
   assert_int_equal(rt_post(t, body), 201);
   json_t *j = upload(t, "category=models&tags=a%2Cb&description=new+text", p, len, 201);
-  assert_string_equal(jstr(j, "status"), "updated");
+  assert_string_equal(rt_jstr(j, "status"), "updated");
   json_decref(j);
   j = rt_get(t, ih);
-  assert_string_equal(jstr(j, "name"), "model"); /* from the torrent: no name parameter */
-  assert_string_equal(jstr(j, "publisher"), "lab");
-  assert_string_equal(jstr(j, "license"), "MIT");
-  assert_string_equal(jstr(j, "description"), "new text");
-  assert_string_equal(jstr(j, "category"), "models");
-  assert_string_equal(jstr(j, "tags"), "a,b");
+  assert_string_equal(rt_jstr(j, "name"), "model"); /* from the torrent: no name parameter */
+  assert_string_equal(rt_jstr(j, "publisher"), "lab");
+  assert_string_equal(rt_jstr(j, "license"), "MIT");
+  assert_string_equal(rt_jstr(j, "description"), "new text");
+  assert_string_equal(rt_jstr(j, "category"), "models");
+  assert_string_equal(rt_jstr(j, "tags"), "a,b");
   assert_int_equal(json_integer_value(json_object_get(j, "size")), 91684);
   json_decref(j);
   /* a name parameter, non-ASCII, in the download's file name */
@@ -294,13 +280,13 @@ static void upgrade_and_block(void **state) {
   size_t len;
   uint8_t *p = load_torrent("good", "hybrid_multi.torrent", &len);
   json_t *j = upload(t, NULL, p, len, 201);
-  assert_string_equal(jstr(j, "status"), "updated");
+  assert_string_equal(rt_jstr(j, "status"), "updated");
   json_decref(j);
   assert_int_equal(t->reg.nentries, 1);
   j = rt_get(t, v1);
-  assert_string_equal(jstr(j, "info_hash"), v2);
-  assert_string_equal(jstr(j, "v1_info_hash"), v1);
-  assert_string_equal(jstr(j, "publisher"), "p");
+  assert_string_equal(rt_jstr(j, "info_hash"), v2);
+  assert_string_equal(rt_jstr(j, "v1_info_hash"), v1);
+  assert_string_equal(rt_jstr(j, "publisher"), "p");
   json_decref(j);
   /* the truncated v2 swarm is now registered too */
   assert_int_equal(t->nev, 1);
@@ -317,7 +303,7 @@ static void upgrade_and_block(void **state) {
   assert_int_equal(rep.status, 200);
   wl_reg_reply_release(&rep);
   j = upload(t, NULL, p, len, 409);
-  assert_non_null(strstr(jstr(j, "error"), "spam"));
+  assert_non_null(strstr(rt_jstr(j, "error"), "spam"));
   json_decref(j);
   snprintf(q, sizeof q, "info_hash=%s", v1);
   rt_error(t, "GET", "/api/registry/torrent", q, NULL, false, 404);
@@ -331,7 +317,7 @@ static void size_cap(void **state) {
   uint8_t *p = load_torrent("good", "hybrid_model.torrent", &len);
   assert_true(len > 1024);
   json_t *j = upload(t, NULL, p, len, 413);
-  assert_non_null(strstr(jstr(j, "error"), "WL_TORRENT_MAX"));
+  assert_non_null(strstr(rt_jstr(j, "error"), "WL_TORRENT_MAX"));
   json_decref(j);
   free(p);
 }
@@ -339,11 +325,11 @@ static void size_cap(void **state) {
 int main(int argc, char **argv) {
   if (argc > 1) g_data = argv[1];
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(good_torrents, setup, teardown),
-      cmocka_unit_test_setup_teardown(bad_torrents, setup, teardown),
-      cmocka_unit_test_setup_teardown(overrides_and_merge, setup, teardown),
-      cmocka_unit_test_setup_teardown(upgrade_and_block, setup, teardown),
-      cmocka_unit_test_setup_teardown(size_cap, setup, teardown),
+      cmocka_unit_test_setup_teardown(good_torrents, rt_setup, rt_teardown),
+      cmocka_unit_test_setup_teardown(bad_torrents, rt_setup, rt_teardown),
+      cmocka_unit_test_setup_teardown(overrides_and_merge, rt_setup, rt_teardown),
+      cmocka_unit_test_setup_teardown(upgrade_and_block, rt_setup, rt_teardown),
+      cmocka_unit_test_setup_teardown(size_cap, rt_setup, rt_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
