@@ -43,12 +43,6 @@ void wl_job_reply(struct job *j) {
     nng_msg_free(j->req);
     j->req = NULL;
   }
-  if (j->argv != j->argv_fixed) {
-    free(j->argv);
-    free(j->argvlen);
-    j->argv = j->argv_fixed;
-    j->argvlen = j->argvlen_fixed;
-  }
   if (nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, j->out.data, j->out.len) != 0) {
     WL_ERROR("announce", "out of memory building a reply");
     __atomic_sub_fetch(&j->w->busy, 1, __ATOMIC_RELEASE);
@@ -144,15 +138,12 @@ int wl_bus_start(struct worker *w) {
   for (size_t i = 0; i < w->njobs; i++) {
     struct job *j = &w->jobs[i];
     j->w = w;
-    j->argv = j->argv_fixed;
-    j->argvlen = j->argvlen_fixed;
     wl_buf_init(&j->out, 16 << 20);
     wl_buf_init(&j->tmp, 8 << 20);
     wl_buf_init(&j->tmp6, 8 << 20);
     wl_buf_init(&j->ids4, 8 << 20);
     wl_buf_init(&j->ids6, 8 << 20);
     for (int k = 0; k < 8; k++) wl_buf_init(&j->lists[k], 8 << 20);
-    wl_buf_init(&j->keybuf, 1 << 20);
     for (int k = 0; k < WL_ANNOUNCE_BATCH_MAX; k++) wl_buf_init(&j->part[k], 8 << 20);
     msgpack_unpacked_init(&j->in.up);
     if (nng_ctx_open(&j->ctx, w->rep) != 0 || nng_aio_alloc(&j->aio, job_cb, j) != 0)
@@ -193,7 +184,6 @@ void wl_bus_release(struct worker *w) {
     wl_buf_release(&j->ids4);
     wl_buf_release(&j->ids6);
     for (int k = 0; k < 8; k++) wl_buf_release(&j->lists[k]);
-    wl_buf_release(&j->keybuf);
     for (int k = 0; k < WL_ANNOUNCE_BATCH_MAX; k++) wl_buf_release(&j->part[k]);
   }
   free(w->jobs);

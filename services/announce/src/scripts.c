@@ -1,4 +1,4 @@
-/* Lua scripts run inside Redis, one call per announce/scrape (EVALSHA; on NOSCRIPT the worker
+/* Lua scripts run inside Redis, one call per announce (EVALSHA; on NOSCRIPT the worker
  * reloads them). Key layout, all per swarm under one hash tag so a swarm lives in one slot:
  *   wl:{HEX}:s  sorted set of seeders   member = packed address (6 or 18 bytes), score = time
  *   wl:{HEX}:l  sorted set of leechers
@@ -108,17 +108,6 @@ const char wl_lua_announce[] =
     "end\n"
     "local t = redis.call('TIME')\n"
     "return {ns, nl, done, sl, ll, ids, tonumber(t[1]) * 1000000 + tonumber(t[2]), sampled}\n";
-
-const char wl_lua_scrape[] =
-    /* KEYS: s, l, d per hash; ARGV[1] = cutoff: peers older than it are not counted */
-    "local cutoff = ARGV[1]\n"
-    "local out = {}\n"
-    "for i = 1, #KEYS, 3 do\n"
-    "  out[#out + 1] = redis.call('ZCOUNT', KEYS[i], cutoff, '+inf')\n"
-    "  out[#out + 1] = tonumber(redis.call('GET', KEYS[i + 2]) or '0')\n"
-    "  out[#out + 1] = redis.call('ZCOUNT', KEYS[i + 1], cutoff, '+inf')\n"
-    "end\n"
-    "return out\n";
 
 /* Bounded incremental sweep: swarms idle longer than the peer TTL lose their expired peers (and
  * the global counters with them). ARGV: now, ttl, max swarms per call. Returns swarms visited. */

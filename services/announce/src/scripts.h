@@ -3,7 +3,6 @@
 #define WL_ANNOUNCE_SCRIPTS_H
 
 extern const char wl_lua_announce[];
-extern const char wl_lua_scrape[];
 extern const char wl_lua_sweep[];
 extern const char wl_lua_drop[];
 

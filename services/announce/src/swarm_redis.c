@@ -1,9 +1,9 @@
 /* The Redis swarm store: hiredis' async API on the worker's libuv loop, so one worker keeps
- * many announces in flight on one connection (they pipeline). One script call per announce or
- * scrape (EVALSHA; the SHA-1 of each script is computed locally, and a NOSCRIPT answer -- a
- * restarted or failed-over Redis -- is retried once with EVAL, which also caches it). When the
- * connection drops every pending request gets a failure reason and the store reconnects on a
- * timer, without restarting anything. */
+ * many announces in flight on one connection (they pipeline). One script call per announce
+ * (EVALSHA; the SHA-1 of each script is computed locally and the scripts are loaded on connect;
+ * a NOSCRIPT answer -- a flushed or failed-over Redis -- fails that call and loads them again),
+ * plain pipelined commands per scrape. When the connection drops every pending request gets a
+ * failure reason and the store reconnects on a timer, without restarting anything. */
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
@@ -113,8 +113,8 @@ static void on_script_loaded(redisAsyncContext *ac, void *reply, void *priv) {
 
 /* Loads every script (after a connect, or a NOSCRIPT in a batch): EVALSHA then finds them. */
 static void load_scripts(struct swarm_store *st) {
-  const char *bodies[] = {wl_lua_announce, wl_lua_scrape, wl_lua_sweep, wl_lua_drop};
-  for (int i = 0; i < 4 && st->ac; i++) {
+  const char *bodies[] = {wl_lua_announce, wl_lua_sweep, wl_lua_drop};
+  for (size_t i = 0; i < sizeof bodies / sizeof bodies[0] && st->ac; i++) {
     const char *argv[] = {"SCRIPT", "LOAD", bodies[i]};
     size_t lens[] = {6, 4, strlen(bodies[i])};
     redisAsyncCommandArgv(st->ac, on_script_loaded, NULL, 3, argv, lens);
@@ -207,7 +207,6 @@ int wl_swarm_init(struct swarm_store *st, struct worker *w) {
     return rv;
   }
   script_sha(wl_lua_announce, st->sha_announce);
-  script_sha(wl_lua_scrape, st->sha_scrape);
   script_sha(wl_lua_sweep, st->sha_sweep);
   script_sha(wl_lua_drop, st->sha_drop);
   uv_timer_init(st->loop, &st->retry);
@@ -261,29 +260,8 @@ static void fail_announce(struct job *j, int idx, const char *reason) {
   announce_done(j);
 }
 
-static void fail_scrape(struct job *j, const char *reason) {
-  wl_buf_reset(&j->out);
-  wl_proto_encode_scrape_rep(&j->out, reason, NULL, 0);
-  wl_job_reply(j);
-}
-
 static bool is_noscript(const redisReply *r) {
   return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
-}
-
-static void send_cmd(struct swarm_store *st, struct job *j, redisCallbackFn *cb);
-
-/* On NOSCRIPT, resend the same call as EVAL with the script body. True if resent. */
-static bool retry_noscript(struct swarm_store *st, struct job *j, redisReply *r, const char *body,
-                           redisCallbackFn *cb) {
-  if (!is_noscript(r) || j->retried) return false;
-  j->retried = true;
-  j->argv[0] = "EVAL";
-  j->argvlen[0] = 4;
-  j->argv[1] = body;
-  j->argvlen[1] = strlen(body);
-  send_cmd(st, j, cb);
-  return true;
 }
 
 static void send_cmd(struct swarm_store *st, struct job *j, redisCallbackFn *cb) {
@@ -591,7 +569,6 @@ static void announce_start(struct swarm_store *st, struct job *j, const struct w
   set_arg(j, i++, touch ? "1" : "0", 1);
   set_arg(j, i++, j->nums[7], nl[7]);
   j->argc = i;
-  j->retried = false;
   if (redisAsyncCommandArgv(st->ac, on_announce, sub, j->argc, j->argv, j->argvlen) != REDIS_OK) {
     wl_psample_unref(sub->sample);
     sub->sample = NULL;
@@ -617,8 +594,9 @@ void wl_swarm_announce(struct swarm_store *st, struct job *j) {
  * built in its part buffer, then encoded through j->tmp. */
 
 static void scrape_item_fail(struct job *j, int idx, const char *reason) {
-  wl_buf_reset(&j->part[idx]);
-  wl_proto_encode_scrape_rep(&j->part[idx], reason, NULL, 0);
+  struct wl_buf *dst = announce_dst(j, idx);
+  wl_buf_reset(dst);
+  wl_proto_encode_scrape_rep(dst, reason, NULL, 0);
   announce_done(j);
 }
 
@@ -633,8 +611,9 @@ static void scrape_item_finish(struct sub *sub) {
   wl_buf_reset(&j->tmp);
   wl_proto_encode_scrape_rep(&j->tmp, "", (const struct wl_scrape_file *)rec->data,
                              rec->len / sizeof(struct wl_scrape_file));
-  struct wl_buf t = *rec; /* the encoded reply becomes the part; the records' buffer, scratch */
-  *rec = j->tmp;
+  struct wl_buf *dst = announce_dst(j, sub->idx); /* the part, or the reply of a plain SCRAPE */
+  struct wl_buf t = *dst; /* the encoded reply takes dst's place; dst's buffer becomes scratch */
+  *dst = j->tmp;
   j->tmp = t;
   announce_done(j);
 }
@@ -753,90 +732,10 @@ void wl_swarm_announce_batch(struct swarm_store *st, struct job *j, const struct
 
 /* ---- scrape ----------------------------------------------------------------------------- */
 
-static void on_scrape(redisAsyncContext *ac, void *reply, void *priv) {
-  struct job *j = priv;
-  struct worker *w = j->w;
-  redisReply *r = reply;
-  if (retry_noscript(&w->store, j, r, wl_lua_scrape, on_scrape)) return;
-  size_t n = (size_t)(j->argc - 4) / 3;
-  if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3 * n) {
-    if (r && r->type == REDIS_REPLY_ERROR)
-      WL_WARN("announce", "Redis scrape script failed: %s", r->str);
-    fail_scrape(j, FAIL_REDIS);
-    return;
-  }
-  /* The hashes were kept, in order, in j->tmp. */
-  struct wl_scrape_file *files = calloc(n ? n : 1, sizeof *files);
-  if (files == NULL) {
-    fail_scrape(j, "Out of memory");
-    return;
-  }
-  for (size_t i = 0; i < n; i++) {
-    memcpy(files[i].hash, j->tmp.data + 20 * i, 20);
-    files[i].complete = reply_u64(r->element[3 * i]);
-    files[i].downloaded = reply_u64(r->element[3 * i + 1]);
-    files[i].incomplete = reply_u64(r->element[3 * i + 2]);
-  }
-  wl_buf_reset(&j->out);
-  wl_proto_encode_scrape_rep(&j->out, "", files, n);
-  free(files);
-  wl_job_reply(j);
-}
-
+/* A plain SCRAPE message: the same commands as a scrape in a batch, answered into the reply. */
 void wl_swarm_scrape(struct swarm_store *st, struct job *j, const struct wl_msg_scrape *m) {
-  struct worker *w = st->w;
-  char hex[41], tmp[128];
-  /* Blocked hashes are left out of the answer (API.md). */
-  wl_buf_reset(&j->tmp);
-  for (size_t i = 0; i < m->n; i++) {
-    const uint8_t *h = m->hashes + 20 * i;
-    if (wl_hashmap_get(&w->blocked, h)) continue;
-    (void)tmp;
-    wl_buf_append(&j->tmp, h, 20);
-  }
-  size_t n = j->tmp.len / 20;
-  if (n == 0) {
-    wl_buf_reset(&j->out);
-    wl_proto_encode_scrape_rep(&j->out, "", NULL, 0);
-    wl_job_reply(j);
-    return;
-  }
-  if (!wl_swarm_ready(st)) {
-    fail_scrape(j, FAIL_REDIS);
-    return;
-  }
-  size_t argc = 4 + 3 * n;
-  j->argv = malloc(argc * sizeof *j->argv);
-  j->argvlen = malloc(argc * sizeof *j->argvlen);
-  wl_buf_reset(&j->keybuf);
-  if (j->argv == NULL || j->argvlen == NULL ||
-      wl_buf_reserve(&j->keybuf, n * 3 * 50) < 0) {
-    free(j->argv);
-    free(j->argvlen);
-    j->argv = j->argv_fixed;
-    j->argvlen = j->argvlen_fixed;
-    fail_scrape(j, "Out of memory");
-    return;
-  }
-  snprintf(j->nums[0], 24, "%zu", 3 * n);
-  snprintf(j->nums[1], 24, "%lld", (long long)(time(NULL) - w->cfg->peer_ttl));
-  set_arg(j, 0, "EVALSHA", 7);
-  set_arg(j, 1, st->sha_scrape, 40);
-  set_arg(j, 2, j->nums[0], strlen(j->nums[0]));
-  static const char suffix[] = "sld";
-  for (size_t i = 0; i < n; i++) {
-    wl_hex_encode(hex, j->tmp.data + 20 * i, 20);
-    for (int k = 0; k < 3; k++) {
-      char *dst = (char *)j->keybuf.data + j->keybuf.len; /* reserved above: no realloc */
-      int len = snprintf(dst, 50, "wl:{%s}:%c", hex, suffix[k]);
-      j->keybuf.len += (size_t)len;
-      set_arg(j, (int)(3 + 3 * i + (size_t)k), dst, (size_t)len);
-    }
-  }
-  set_arg(j, (int)(3 + 3 * n), j->nums[1], strlen(j->nums[1]));
-  j->argc = (int)argc;
-  j->retried = false;
-  send_cmd(st, j, on_scrape);
+  j->batch_n = 0;
+  scrape_item_start(st, j, m, 0);
 }
 
 /* ---- stats, sweep, drop ----------------------------------------------------------------- */

@@ -35,7 +35,7 @@ struct swarm_store {
   char host[256];
   int port;
   char path[512]; /* unix socket, when set */
-  char sha_announce[41], sha_scrape[41], sha_sweep[41], sha_drop[41];
+  char sha_announce[41], sha_sweep[41], sha_drop[41];
   uint64_t errors;
   struct wl_rarena arena; /* the replies of the connection (reply_arena.h) */
 };
@@ -77,16 +77,12 @@ struct job {
   struct wl_buf tmp6; /* peers6 */
   struct wl_buf ids4, ids6;
   struct wl_buf lists[8]; /* the seeder and leecher lists of a Redis reply: p4 id4 p6 id6 each */
-  /* Redis command (kept for a NOSCRIPT retry) */
+  /* the Redis command being built (hiredis copies it when it is issued) */
   int argc;
-  const char **argv; /* argv_fixed, or heap arrays for a scrape */
-  size_t *argvlen;
-  const char *argv_fixed[32];
-  size_t argvlen_fixed[32];
-  struct wl_buf keybuf; /* key names of a scrape */
+  const char *argv[32];
+  size_t argvlen[32];
   char keys[7][80];
   char nums[12][24];
-  bool retried;
   /* ANNOUNCE_BATCH: announces answered into part[i]; the reply goes when all are done */
   int batch_n;    /* 0: a single ANNOUNCE */
   int batch_done;
