@@ -21,15 +21,22 @@ static void stop_stack(void) {
   tu_sh("%s/tests/integration/stack.sh stop %s >/dev/null 2>&1", shared.src_dir, stack_dir);
 }
 
-/* The integer redis-cli prints for a command against the stack's Redis (-1 on error). */
+/* The integer redis-cli prints for a command against the stack's Redis (-1 on error). The
+ * command goes through redis-cli's stdin, whose parser reads \xHH escapes in double quotes:
+ * swarm keys hold the raw info hash (see key()). */
 static long long redis_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static long long redis_int(const char *fmt, ...) {
-  char cmd[1024], line[128];
-  int n = snprintf(cmd, sizeof cmd, "redis-cli -s %s/redis.sock ", env.data_dir);
+  char cmd[2048], line[128], path[700];
+  snprintf(path, sizeof path, "%s/redis-cmd.txt", env.data_dir);
+  FILE *f = fopen(path, "w");
+  if (f == NULL) return -1;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
+  vfprintf(f, fmt, ap);
   va_end(ap);
+  fputc('\n', f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "redis-cli -s %s/redis.sock < %s", env.data_dir, path);
   FILE *p = popen(cmd, "r");
   if (p == NULL) return -1;
   long long v = -1;
@@ -38,8 +45,12 @@ static long long redis_int(const char *fmt, ...) {
   return v;
 }
 
-static void hexs(char out[41], const uint8_t h[20]) {
-  for (int i = 0; i < 20; i++) snprintf(out + 2 * i, 3, "%02x", h[i]);
+/* The quoted name of a swarm's key for redis_int: "wl:{\xHH...}:<suffix>" (scripts.c). */
+static const char *key(char out[100], const uint8_t h[20], char suffix) {
+  int n = snprintf(out, 100, "\"wl:{");
+  for (int i = 0; i < 20; i++) n += snprintf(out + n, 100 - (size_t)n, "\\x%02x", h[i]);
+  snprintf(out + n, 100 - (size_t)n, "}:%c\"", suffix);
+  return out;
 }
 
 static void announce(const struct tu_peer *p, int64_t *complete, int64_t *incomplete, size_t *npeers) {
@@ -59,11 +70,9 @@ static void announce(const struct tu_peer *p, int64_t *complete, int64_t *incomp
 
 static void expired_peers_leave_live_and_idle_swarms(void **state) {
   uint8_t hx[20], hy[20];
-  char x[41], y[41];
+  char k[100];
   tu_random_hash(hx);
   tu_random_hash(hy);
-  hexs(x, hx);
-  hexs(y, hy);
   struct tu_peer a, s, c, d;
   tu_peer_init(&a, hx, 1, "127.31.0.1");
   tu_peer_init(&s, hx, 2, "127.31.0.2");
@@ -79,12 +88,12 @@ static void expired_peers_leave_live_and_idle_swarms(void **state) {
   assert_int_equal(redis_int("hget wl:g peers"), 3);
   assert_int_equal(redis_int("hget wl:g swarms"), 2);
   /* a touch by a leecher refreshes the seeders' key too */
-  long long before = redis_int("pttl wl:{%s}:s", x);
+  long long before = redis_int("pttl %s", key(k, hx, 's'));
   assert_true(before > 0);
   tu_sleep_ms(1200);
   struct tu_peer a2 = a;
   announce(&a2, &comp, &inc, &n);
-  long long after = redis_int("pttl wl:{%s}:s", x);
+  long long after = redis_int("pttl %s", key(k, hx, 's'));
   assert_true(after > before - 200); /* refreshed, not 1.2 s lower */
   /* X's peers expire (scores are in whole seconds: a peer goes between TTL and TTL + 1 s);
    * the next announce in X trims them */
@@ -94,7 +103,7 @@ static void expired_peers_leave_live_and_idle_swarms(void **state) {
   assert_int_equal(comp, 0);
   assert_int_equal(inc, 1);
   assert_int_equal(n, 0);
-  assert_int_equal(redis_int("zcard wl:{%s}:s", x), 0);
+  assert_int_equal(redis_int("zcard %s", key(k, hx, 's')), 0);
   /* the sweep empties Y (idle) and, once C expires, X; the counters end at zero */
   long long peers = -1, swarms = -1;
   for (int i = 0; i < 100; i++) {
@@ -105,8 +114,8 @@ static void expired_peers_leave_live_and_idle_swarms(void **state) {
   }
   assert_int_equal(peers, 0);
   assert_int_equal(swarms, 0);
-  assert_int_equal(redis_int("zcard wl:{%s}:l", y), 0);
-  assert_int_equal(redis_int("zcard wl:{%s}:l", x), 0);
+  assert_int_equal(redis_int("zcard %s", key(k, hy, 'l')), 0);
+  assert_int_equal(redis_int("zcard %s", key(k, hx, 'l')), 0);
   assert_int_equal(redis_int("zcard wl:swarms"), 0);
 }
 

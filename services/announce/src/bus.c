@@ -141,9 +141,7 @@ int wl_bus_start(struct worker *w) {
     wl_buf_init(&j->out, 16 << 20);
     wl_buf_init(&j->tmp, 8 << 20);
     wl_buf_init(&j->tmp6, 8 << 20);
-    wl_buf_init(&j->ids4, 8 << 20);
-    wl_buf_init(&j->ids6, 8 << 20);
-    for (int k = 0; k < 8; k++) wl_buf_init(&j->lists[k], 8 << 20);
+    for (int k = 0; k < 4; k++) wl_buf_init(&j->lists[k], 8 << 20);
     for (int k = 0; k < WL_ANNOUNCE_BATCH_MAX; k++) wl_buf_init(&j->part[k], 8 << 20);
     msgpack_unpacked_init(&j->in.up);
     if (nng_ctx_open(&j->ctx, w->rep) != 0 || nng_aio_alloc(&j->aio, job_cb, j) != 0)
@@ -181,9 +179,7 @@ void wl_bus_release(struct worker *w) {
     wl_buf_release(&j->out);
     wl_buf_release(&j->tmp);
     wl_buf_release(&j->tmp6);
-    wl_buf_release(&j->ids4);
-    wl_buf_release(&j->ids6);
-    for (int k = 0; k < 8; k++) wl_buf_release(&j->lists[k]);
+    for (int k = 0; k < 4; k++) wl_buf_release(&j->lists[k]);
     for (int k = 0; k < WL_ANNOUNCE_BATCH_MAX; k++) wl_buf_release(&j->part[k]);
   }
   free(w->jobs);

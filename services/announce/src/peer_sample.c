@@ -31,27 +31,16 @@ static size_t available(const struct wl_peer_list *l, const uint8_t *self, size_
 /* Appends want entries of l (fewer if it has fewer), from a random offset on, skipping self. */
 static int pick(const struct wl_peer_list *l, size_t want, const uint8_t *self, size_t self_len,
                 uint64_t *rng, const struct wl_peer_out *out) {
-  static const uint8_t no_id[20];
   size_t n = l->n4 + l->n6;
   if (want == 0 || n == 0) return 0;
-  bool ids = out->ids4 && out->ids6;
   size_t j = want >= n ? 0 : (size_t)(next_rand(rng) % n);
   int rv = 0;
   for (size_t i = 0, got = 0; i < n && got < want && rv == 0; i++, j = j + 1 == n ? 0 : j + 1) {
-    const uint8_t *e, *id;
-    size_t len;
-    struct wl_buf *dst, *idst;
-    if (j < l->n4) {
-      e = l->p4 + j * 6, len = 6, id = l->id4 ? l->id4 + j * 20 : no_id;
-      dst = out->p4, idst = out->ids4;
-    } else {
-      size_t k = j - l->n4;
-      e = l->p6 + k * 18, len = 18, id = l->id6 ? l->id6 + k * 20 : no_id;
-      dst = out->p6, idst = out->ids6;
-    }
+    bool v4 = j < l->n4;
+    const uint8_t *e = v4 ? l->p4 + j * 6 : l->p6 + (j - l->n4) * 18;
+    size_t len = v4 ? 6 : 18;
     if (len == self_len && memcmp(e, self, len) == 0) continue;
-    rv = wl_buf_append(dst, e, len);
-    if (rv == 0 && ids) rv = wl_buf_append(idst, id, 20);
+    rv = wl_buf_append(v4 ? out->p4 : out->p6, e, len);
     got++;
   }
   return rv;

@@ -10,8 +10,8 @@
  * `incomplete` and the requester's own exclusion stay exact.
  *
  * The same cache keeps, per swarm, when this worker last "touched" it (refreshed key TTLs, the
- * sweep's index, trimmed expired peers): the announce script does that at most once per
- * touch interval per worker instead of on every announce.
+ * sweep's index, trimmed expired peers): an announce does that at most once per touch interval
+ * per worker instead of every time.
  *
  * Not thread-safe: one per worker, used on its loop. */
 #ifndef WL_ANNOUNCE_PEER_SAMPLE_H
@@ -24,18 +24,17 @@
 #include "wl/buf.h"
 #include "wl/hashmap.h"
 
-/* One set of peers (seeders or leechers): packed IPv4 (6-byte) and IPv6 (18-byte) entries, with
- * their 20-byte peer ids in parallel when known (else NULL). */
+/* One set of peers (seeders or leechers): packed IPv4 (6-byte) and IPv6 (18-byte) entries. */
 struct wl_peer_list {
-  const uint8_t *p4, *id4;
+  const uint8_t *p4;
   size_t n4;
-  const uint8_t *p6, *id6;
+  const uint8_t *p6;
   size_t n6;
 };
 
-/* Where a composed answer goes. ids4/ids6 are filled only when both lists carry ids. */
+/* Where a composed answer goes. */
 struct wl_peer_out {
-  struct wl_buf *p4, *ids4, *p6, *ids6;
+  struct wl_buf *p4, *p6;
 };
 
 /* The answer for one requester: up to numwant peers, never the requester itself (self: its
@@ -57,7 +56,7 @@ struct wl_psample {
   uint8_t data[];
 };
 
-/* Copies the lists (ids are not kept). Returns NULL on allocation failure. refs = 1. */
+/* Copies the lists. Returns NULL on allocation failure. refs = 1. */
 struct wl_psample *wl_psample_new(const struct wl_peer_list *s, const struct wl_peer_list *l,
                                   uint32_t k, uint32_t ns, uint32_t nl, uint64_t expires_ms);
 void wl_psample_unref(struct wl_psample *p);

@@ -2,7 +2,7 @@
 #ifndef WL_ANNOUNCE_SCRIPTS_H
 #define WL_ANNOUNCE_SCRIPTS_H
 
-extern const char wl_lua_announce[];
+extern const char wl_lua_account[];
 extern const char wl_lua_sweep[];
 extern const char wl_lua_drop[];
 

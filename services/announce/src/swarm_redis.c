@@ -1,12 +1,11 @@
 /* The Redis swarm store: hiredis' async API on the worker's libuv loop, so one worker keeps
- * many announces in flight on one connection (they pipeline). One script call per announce
- * (EVALSHA; the SHA-1 of each script is computed locally and the scripts are loaded on connect;
- * a NOSCRIPT answer -- a flushed or failed-over Redis -- fails that call and loads them again),
- * plain pipelined commands per scrape. When the connection drops every pending request gets a
+ * many announces in flight on one connection (they pipeline). One MULTI/EXEC of plain commands
+ * per announce (a Lua script cost twice the Redis CPU: ~1.2 µs per redis.call on top of the
+ * commands), plain pipelined commands per scrape; Lua only for passkey accounting and the
+ * maintenance sweep (EVAL: Redis caches scripts by body, and a flushed Redis needs nothing). When the connection drops every pending request gets a
  * failure reason and the store reconnects on a timer, without restarting anything. */
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/hiredis.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +13,12 @@
 
 #include "scripts.h"
 #include "wl/error.h"
-#include "wl/hex.h"
 #include "wl/log.h"
 #include "worker.h"
 
 static const char FAIL_REDIS[] = "Tracker storage unavailable, please retry later";
 
 static void connect_now(struct swarm_store *st);
-
-static void script_sha(const char *body, char out[41]) {
-  uint8_t md[20];
-  SHA1((const unsigned char *)body, strlen(body), md);
-  wl_hex_encode(out, md, 20);
-}
 
 static int parse_url(struct swarm_store *st, const struct wl_config *cfg) {
   const char *u = cfg->redis_url;
@@ -106,21 +98,6 @@ static int resolve_primary(struct swarm_store *st) {
   return WL_EBACKEND;
 }
 
-static void on_script_loaded(redisAsyncContext *ac, void *reply, void *priv) {
-  redisReply *r = reply;
-  if (r && r->type == REDIS_REPLY_ERROR) WL_WARN("announce", "SCRIPT LOAD failed: %s", r->str);
-}
-
-/* Loads every script (after a connect, or a NOSCRIPT in a batch): EVALSHA then finds them. */
-static void load_scripts(struct swarm_store *st) {
-  const char *bodies[] = {wl_lua_announce, wl_lua_sweep, wl_lua_drop};
-  for (size_t i = 0; i < sizeof bodies / sizeof bodies[0] && st->ac; i++) {
-    const char *argv[] = {"SCRIPT", "LOAD", bodies[i]};
-    size_t lens[] = {6, 4, strlen(bodies[i])};
-    redisAsyncCommandArgv(st->ac, on_script_loaded, NULL, 3, argv, lens);
-  }
-}
-
 static void on_retry(uv_timer_t *t) {
   struct swarm_store *st = t->data;
   if (st->ac && !st->connected) {
@@ -150,7 +127,6 @@ static void on_connect(const redisAsyncContext *ac, int status) {
   st->connected = true;
   uv_timer_stop(&st->retry);
   WL_INFO("announce", "connected to Redis");
-  load_scripts(st);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status) {
@@ -206,9 +182,6 @@ int wl_swarm_init(struct swarm_store *st, struct worker *w) {
              w->cfg->redis_url);
     return rv;
   }
-  script_sha(wl_lua_announce, st->sha_announce);
-  script_sha(wl_lua_sweep, st->sha_sweep);
-  script_sha(wl_lua_drop, st->sha_drop);
   uv_timer_init(st->loop, &st->retry);
   st->retry.data = st;
   connect_now(st);
@@ -260,10 +233,6 @@ static void fail_announce(struct job *j, int idx, const char *reason) {
   announce_done(j);
 }
 
-static bool is_noscript(const redisReply *r) {
-  return r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
-}
-
 static void send_cmd(struct swarm_store *st, struct job *j, redisCallbackFn *cb) {
   if (!wl_swarm_ready(st) ||
       redisAsyncCommandArgv(st->ac, cb, j, j->argc, j->argv, j->argvlen) != REDIS_OK) {
@@ -272,41 +241,71 @@ static void send_cmd(struct swarm_store *st, struct job *j, redisCallbackFn *cb)
 }
 
 static uint64_t reply_u64(const redisReply *r) {
-  return r->type == REDIS_REPLY_INTEGER && r->integer > 0 ? (uint64_t)r->integer : 0;
+  if (r->type == REDIS_REPLY_INTEGER) return r->integer > 0 ? (uint64_t)r->integer : 0;
+  if (r->type == REDIS_REPLY_STRING) return strtoull(r->str, NULL, 10);
+  return 0;
 }
 
-static void load_scripts(struct swarm_store *st);
+static void set_arg(struct job *j, int i, const char *p, size_t n) {
+  j->argv[i] = p;
+  j->argvlen[i] = n;
+}
 
-/* Appends the packed peers of a Redis list reply (and their ids, from ids[first..]) to four of
- * the job's buffers: IPv4 entries, their ids, IPv6 entries, their ids. */
-static void take_list(const redisReply *r, const redisReply *ids, size_t first, struct wl_buf *b) {
-  static const uint8_t zero[20];
+/* Decimal v into dst (at least 21 bytes), NUL-terminated; returns its length. The announce
+ * path formats several numbers per announce: snprintf showed in the worker's profile. */
+static size_t fmt_u64(char *dst, uint64_t v) {
+  char tmp[20];
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  for (size_t i = 0; i < n; i++) dst[i] = tmp[n - 1 - i];
+  dst[n] = '\0';
+  return n;
+}
+
+/* The key "wl:{H}:<suffix>" of a swarm (H: the raw info hash; see scripts.c). */
+enum { KEY_LEN = 27 };
+static void swarm_key(char dst[KEY_LEN], const uint8_t hash[20], char suffix) {
+  memcpy(dst, "wl:{", 4);
+  memcpy(dst + 4, hash, 20);
+  dst[24] = '}', dst[25] = ':', dst[26] = suffix;
+}
+
+static uint64_t next_rand(uint64_t *s) {
+  uint64_t x = *s ? *s : 1;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return *s = x;
+}
+
+/* ---- announces: one MULTI/EXEC of plain commands each ------------------------------------
+ * The transaction writes the peer and reads the counts atomically; what it found decides the
+ * follow-up (global counters, a new key's TTL), sent without waiting. Peers for the answer come
+ * from plain ZRANGEs pipelined after the EXEC (or from the worker's sample of a hot swarm). */
+
+/* What each queued command's reply in the EXEC array means (sub->plan, in order). */
+enum { R_OTHER, R_ADDED, R_MOVED, R_REMOVED, R_TRIMMED, R_NS, R_NL, R_DONE, R_TIME };
+
+/* Appends the packed peers of a Redis list reply to two of the job's buffers: IPv4 entries,
+ * IPv6 entries. */
+static void take_list(const redisReply *r, struct wl_buf *b) {
   for (size_t i = 0; i < r->elements; i++) {
     const redisReply *p = r->element[i];
     if (p->type != REDIS_REPLY_STRING || (p->len != 6 && p->len != 18)) continue;
-    if (wl_buf_append(p->len == 6 ? &b[0] : &b[2], p->str, p->len) < 0) break;
-    if (ids) {
-      const redisReply *id = first + i < ids->elements ? ids->element[first + i] : NULL;
-      bool ok = id && id->type == REDIS_REPLY_STRING && id->len == 20;
-      wl_buf_append(p->len == 6 ? &b[1] : &b[3], ok ? (const uint8_t *)id->str : zero, 20);
-    }
+    if (wl_buf_append(p->len == 6 ? &b[0] : &b[1], p->str, p->len) < 0) break;
   }
 }
 
-/* The peer list held by four of the job's buffers (see take_list); ids only when every entry
- * has one. */
-static struct wl_peer_list list_of(const struct wl_buf b[4]) {
-  struct wl_peer_list l = {.p4 = b[0].data, .n4 = b[0].len / 6, .p6 = b[2].data, .n6 = b[2].len / 18};
-  if (b[1].len == l.n4 * 20 && b[3].len == l.n6 * 20 && b[1].len + b[3].len > 0) {
-    l.id4 = b[1].data;
-    l.id6 = b[3].data;
-  }
-  return l;
+static struct wl_peer_list list_of(const struct wl_buf b[2]) {
+  return (struct wl_peer_list){.p4 = b[0].data, .n4 = b[0].len / 6, .p6 = b[1].data, .n6 = b[1].len / 18};
 }
 
-/* An announce is answered when its last reply is in: the script's, then those of the plain
- * peer reads pipelined after it (replies on one connection come in order, so the job's list
- * buffers hold one announce's peers at a time). */
+/* An announce is answered when its last reply is in: the EXEC's, then those of the plain peer
+ * reads pipelined after it (replies on one connection come in order, so the job's list buffers
+ * hold one announce's peers at a time). */
 static void announce_finish(struct sub *sub) {
   struct job *j = sub->j;
   struct worker *w = j->w;
@@ -318,13 +317,10 @@ static void announce_finish(struct sub *sub) {
     fail_announce(j, sub->idx, FAIL_REDIS);
     return;
   }
-  bool ids = sub->want_ids && sub->lua_lists;
-  struct wl_peer_list ls = list_of(&j->lists[0]), ll = list_of(&j->lists[4]);
+  struct wl_peer_list ls = list_of(&j->lists[0]), ll = list_of(&j->lists[2]);
   wl_buf_reset(&j->tmp);
   wl_buf_reset(&j->tmp6);
-  wl_buf_reset(&j->ids4);
-  wl_buf_reset(&j->ids6);
-  struct wl_peer_out out = {&j->tmp, ids ? &j->ids4 : NULL, &j->tmp6, ids ? &j->ids6 : NULL};
+  struct wl_peer_out out = {&j->tmp, &j->tmp6};
   int rv = wl_psample_compose(sample ? &sample->s : &ls, sample ? &sample->l : &ll, sub->seeder,
                               sub->numwant, sub->self, sub->self_len, &w->rng, &out);
   wl_psample_unref(sample);
@@ -341,13 +337,11 @@ static void announce_finish(struct sub *sub) {
     struct wl_psample *p = wl_psample_new(&ls, &ll, sub->k, (uint32_t)sub->ns, (uint32_t)sub->nl, until);
     if (p) wl_scache_store(&w->scache, sub->info_hash, p);
   }
-  if (ids) wl_buf_append(&j->ids4, j->ids6.data, j->ids6.len);
   struct wl_msg_announce_rep rep = {
       .complete = sub->ns,
       .incomplete = sub->nl,
       .peers = j->tmp.data, .peers_len = j->tmp.len,
       .peers6 = j->tmp6.data, .peers6_len = j->tmp6.len,
-      .peer_ids = j->ids4.data, .peer_ids_len = ids ? j->ids4.len : 0,
   };
   struct wl_buf *dst = announce_dst(j, sub->idx);
   wl_buf_reset(dst);
@@ -363,37 +357,100 @@ static void announce_step(struct sub *sub) {
   if (--sub->pending == 0) announce_finish(sub);
 }
 
-static void on_announce(redisAsyncContext *ac, void *reply, void *priv) {
+static void on_fire_and_forget(redisAsyncContext *ac, void *reply, void *priv) {
+  redisReply *r = reply;
+  const char *what = priv;
+  (void)ac;
+  if (r && r->type == REDIS_REPLY_ERROR) WL_WARN("announce", "Redis %s failed: %s", what, r->str);
+}
+
+/* The reply to an announce's first write, queued in its transaction: a demoted primary
+ * (failover) answers READONLY; reconnect, asking the Sentinels again. */
+static void on_write_queued(redisAsyncContext *ac, void *reply, void *priv) {
+  redisReply *r = reply;
+  struct sub *sub = priv;
+  if (r && r->type == REDIS_REPLY_ERROR &&
+      (strncmp(r->str, "READONLY", 8) == 0 || strncmp(r->str, "UNBLOCKED", 9) == 0) &&
+      sub->j->w->store.ac == ac)
+    redisAsyncDisconnect(ac);
+}
+
+/* After the transaction: the global counters move by what it changed, and what it could not
+ * do atomically without knowing its own results (a swarm that became live without a touch
+ * enters the sweep's index; a set it created gets its TTL). Commutative increments, sent
+ * without waiting: a worker that dies between the EXEC and these leaves a counter off by the
+ * announce (documented in docs/tracker.md). */
+static void announce_follow_up(struct swarm_store *st, const struct sub *sub, int64_t dpeers,
+                               uint64_t n0, uint64_t n1, bool added) {
+  char g[] = "wl:g", dp[24], now[24], ttl[24], key[KEY_LEN];
+  size_t nl = fmt_u64(now, (uint64_t)time(NULL)), tl = fmt_u64(ttl, (uint64_t)st->w->cfg->peer_ttl + 3600);
+  if (dpeers != 0) {
+    size_t n = dpeers < 0 ? (dp[0] = '-', 1 + fmt_u64(dp + 1, (uint64_t)-dpeers)) : fmt_u64(dp, (uint64_t)dpeers);
+    const char *argv[] = {"HINCRBY", g, "peers", dp};
+    size_t len[] = {7, 4, 5, n};
+    redisAsyncCommandArgv(st->ac, on_fire_and_forget, (void *)"counter update", 4, argv, len);
+  }
+  if ((n0 == 0) != (n1 == 0)) {
+    const char *argv[] = {"HINCRBY", g, "swarms", n1 ? "1" : "-1"};
+    size_t len[] = {7, 4, 6, n1 ? 1u : 2u};
+    redisAsyncCommandArgv(st->ac, on_fire_and_forget, (void *)"counter update", 4, argv, len);
+  }
+  if (sub->touch) return; /* the transaction did the index and the TTLs */
+  if (n0 == 0 && n1 > 0) {
+    const char *argv[] = {"ZADD", "wl:swarms", now, (const char *)sub->info_hash};
+    size_t len[] = {4, 9, nl, 20};
+    redisAsyncCommandArgv(st->ac, on_fire_and_forget, (void *)"index update", 4, argv, len);
+  }
+  if (added && (sub->seeder ? sub->ns : sub->nl) == 1) {
+    swarm_key(key, sub->info_hash, sub->seeder ? 's' : 'l');
+    const char *argv[] = {"EXPIRE", key, ttl};
+    size_t len[] = {6, KEY_LEN, tl};
+    redisAsyncCommandArgv(st->ac, on_fire_and_forget, (void *)"EXPIRE", 3, argv, len);
+  }
+}
+
+static void on_exec(redisAsyncContext *ac, void *reply, void *priv) {
   struct sub *sub = priv;
   struct worker *w = sub->j->w;
   redisReply *r = reply;
   (void)ac;
-  for (int k = 0; k < 8; k++) wl_buf_reset(&sub->j->lists[k]);
-  /* NOSCRIPT (a flushed or failed-over Redis): this announce fails (the client retries) and
-   * the scripts are loaded again for the next ones */
-  if (is_noscript(r)) load_scripts(&w->store);
-  if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 8 ||
-      r->element[3]->type != REDIS_REPLY_ARRAY || r->element[4]->type != REDIS_REPLY_ARRAY ||
-      r->element[5]->type != REDIS_REPLY_ARRAY) {
-    if (r && r->type == REDIS_REPLY_ERROR) {
-      WL_WARN("announce", "Redis announce script failed: %s", r->str);
-      /* a demoted primary (failover): reconnect, asking the Sentinels again */
-      if ((strncmp(r->str, "READONLY", 8) == 0 || strncmp(r->str, "UNBLOCKED", 9) == 0) && w->store.ac)
-        redisAsyncDisconnect(w->store.ac);
-    }
+  for (int k = 0; k < 4; k++) wl_buf_reset(&sub->j->lists[k]);
+  if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != sub->nplan) {
+    if (r && r->type == REDIS_REPLY_ERROR) WL_WARN("announce", "Redis announce failed: %s", r->str);
     sub->failed = true;
     announce_step(sub);
     return;
   }
-  sub->ns = reply_u64(r->element[0]);
-  sub->nl = reply_u64(r->element[1]);
-  sub->done = reply_u64(r->element[2]);
-  sub->observed_us = reply_u64(r->element[6]);
-  if (sub->lua_lists) {
-    redisReply *rs = r->element[3], *rl = r->element[4], *ri = r->element[5];
-    bool ids = ri->elements == rs->elements + rl->elements;
-    take_list(rs, ids ? ri : NULL, 0, &sub->j->lists[0]);
-    take_list(rl, ids ? ri : NULL, rs->elements, &sub->j->lists[4]);
+  int64_t added = 0, moved = 0, removed = 0, trimmed = 0;
+  for (size_t i = 0; i < r->elements; i++) {
+    const redisReply *e = r->element[i];
+    if (e->type == REDIS_REPLY_ERROR) {
+      /* the accounting script of a passkey announce is the only R_OTHER that can fail alone */
+      WL_WARN("announce", "Redis announce command %zu failed: %s", i, e->str);
+      if (sub->plan[i] != R_OTHER) sub->failed = true;
+      continue;
+    }
+    int64_t v = e->type == REDIS_REPLY_INTEGER ? e->integer : 0;
+    switch (sub->plan[i]) {
+      case R_ADDED: added = v; break;
+      case R_MOVED: moved = v; break;
+      case R_REMOVED: removed += v; break;
+      case R_TRIMMED: trimmed += v; break;
+      case R_NS: sub->ns = reply_u64(e); break;
+      case R_NL: sub->nl = reply_u64(e); break;
+      case R_DONE: sub->done = reply_u64(e); break;
+      case R_TIME:
+        if (e->type == REDIS_REPLY_ARRAY && e->elements == 2)
+          sub->observed_us = reply_u64(e->element[0]) * 1000000 + reply_u64(e->element[1]);
+        break;
+      default: break;
+    }
+  }
+  if (!sub->failed) {
+    int64_t dpeers = added - moved - removed - trimmed;
+    uint64_t n1 = sub->ns + sub->nl;
+    uint64_t n0 = (uint64_t)((int64_t)n1 - dpeers);
+    announce_follow_up(&w->store, sub, dpeers, n0, n1, added > 0);
   }
   announce_step(sub);
 }
@@ -401,7 +458,7 @@ static void on_announce(redisAsyncContext *ac, void *reply, void *priv) {
 /* The reply of a plain peer read (ZRANGE) of the seeder (priv: sub) or leecher set. */
 static void on_peers(struct sub *sub, redisReply *r, struct wl_buf *lists) {
   if (r && r->type == REDIS_REPLY_ARRAY)
-    take_list(r, NULL, 0, lists);
+    take_list(r, lists);
   else
     sub->failed = true;
   announce_step(sub);
@@ -416,46 +473,7 @@ static void on_seeders(redisAsyncContext *ac, void *reply, void *priv) {
 static void on_leechers(redisAsyncContext *ac, void *reply, void *priv) {
   struct sub *sub = priv;
   (void)ac;
-  on_peers(sub, reply, &sub->j->lists[4]);
-}
-
-static void set_arg(struct job *j, int i, const char *p, size_t n) {
-  j->argv[i] = p;
-  j->argvlen[i] = n;
-}
-
-/* Decimal v into dst (at least 21 bytes), NUL-terminated; returns its length. The announce
- * path formats ten numbers per call: snprintf showed in the worker's profile. */
-static size_t fmt_u64(char *dst, uint64_t v) {
-  char tmp[20];
-  size_t n = 0;
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  for (size_t i = 0; i < n; i++) dst[i] = tmp[n - 1 - i];
-  dst[n] = '\0';
-  return n;
-}
-
-/* The five key names of a swarm, "wl:{HEX}:s" ... (47 bytes each, see scripts.c). */
-static void swarm_keys(struct job *j, const uint8_t hash[20], char hex[41]) {
-  wl_hex_encode(hex, hash, 20);
-  static const char suffix[] = "slpdu";
-  for (int k = 0; k < 5; k++) {
-    char *d = j->keys[k];
-    memcpy(d, "wl:{", 4);
-    memcpy(d + 4, hex, 40);
-    d[44] = '}', d[45] = ':', d[46] = suffix[k], d[47] = '\0';
-  }
-}
-
-static uint64_t next_rand(uint64_t *s) {
-  uint64_t x = *s ? *s : 1;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  return *s = x;
+  on_peers(sub, reply, &sub->j->lists[2]);
 }
 
 /* ZRANGE key from from+n-1, answered to cb. 0 when sent. */
@@ -464,12 +482,102 @@ static int read_range(struct swarm_store *st, struct sub *sub, const char *key, 
   char a[24], b[24];
   size_t la = fmt_u64(a, from), lb = fmt_u64(b, from + n - 1);
   const char *argv[4] = {"ZRANGE", key, a, b};
-  size_t len[4] = {6, 47, la, lb};
+  size_t len[4] = {6, KEY_LEN, la, lb};
   return redisAsyncCommandArgv(st->ac, cb, sub, 4, argv, len) == REDIS_OK ? 0 : -1;
 }
 
-/* Issues the script call of announce idx of j. hiredis copies the command into its output
- * buffer at once, so the argv scratch of the job is free again on return (a batch reuses it). */
+/* Queues the command built in j->argv (argc args) in sub's transaction; what says what its
+ * reply means. hiredis copies the command at once, so the scratch is free again on return. */
+static int queue(struct swarm_store *st, struct sub *sub, int argc, uint8_t what, redisCallbackFn *cb) {
+  struct job *j = sub->j;
+  if (sub->nplan >= sizeof sub->plan ||
+      redisAsyncCommandArgv(st->ac, cb, sub, argc, j->argv, j->argvlen) != REDIS_OK)
+    return -1;
+  sub->plan[sub->nplan++] = what;
+  return 0;
+}
+
+/* The transaction of one announce (see scripts.c for the keys). Returns 0 when queued. */
+static int announce_tx(struct swarm_store *st, struct sub *sub, const struct wl_msg_announce *a) {
+  struct job *j = sub->j;
+  const struct wl_config *cfg = st->w->cfg;
+  char(*k)[96] = j->keys; /* s, l, d, u, user */
+  static const char suffix[] = "sldu";
+  for (int i = 0; i < 4; i++) swarm_key(k[i], a->info_hash, suffix[i]);
+  const char *self = (const char *)sub->self;
+  const char *mine = sub->seeder ? k[0] : k[1], *other = sub->seeder ? k[1] : k[0];
+  bool stopped = a->event == WL_EV_STOPPED, completed = a->event == WL_EV_COMPLETED && sub->seeder;
+  int64_t t = (int64_t)time(NULL);
+  uint64_t now = t > 0 ? (uint64_t)t : 0;
+  char(*n)[24] = j->nums;
+  size_t ln = fmt_u64(n[0], now);
+  size_t lc = fmt_u64(n[1], now > (uint64_t)cfg->peer_ttl ? now - (uint64_t)cfg->peer_ttl : 0);
+  size_t lk = fmt_u64(n[2], (uint64_t)cfg->peer_ttl + 3600);
+  size_t ld = fmt_u64(n[3], ((uint64_t)cfg->peer_ttl + 3600) * 4);
+  char cutoff[26] = "(";
+  memcpy(cutoff + 1, n[1], lc + 1);
+  sub->nplan = 0;
+  set_arg(j, 0, "MULTI", 5);
+  if (redisAsyncCommandArgv(st->ac, NULL, NULL, 1, j->argv, j->argvlen) != REDIS_OK) return -1;
+  int rv = 0;
+  if (stopped) {
+    set_arg(j, 0, "ZREM", 4), set_arg(j, 1, k[0], KEY_LEN), set_arg(j, 2, self, sub->self_len);
+    rv |= queue(st, sub, 3, R_REMOVED, on_write_queued);
+    set_arg(j, 1, k[1], KEY_LEN);
+    rv |= queue(st, sub, 3, R_REMOVED, NULL);
+  } else {
+    /* a member is in one set at most: the other set loses it when it moves */
+    set_arg(j, 0, "ZADD", 4), set_arg(j, 1, mine, KEY_LEN), set_arg(j, 2, n[0], ln);
+    set_arg(j, 3, self, sub->self_len);
+    rv |= queue(st, sub, 4, R_ADDED, on_write_queued);
+    set_arg(j, 0, "ZREM", 4), set_arg(j, 1, other, KEY_LEN), set_arg(j, 2, self, sub->self_len);
+    rv |= queue(st, sub, 3, R_MOVED, NULL);
+  }
+  if (sub->touch) { /* expired peers go (this requester's score is fresh) */
+    for (int i = 0; i < 2; i++) {
+      set_arg(j, 0, "ZREMRANGEBYSCORE", 16), set_arg(j, 1, k[i], KEY_LEN);
+      set_arg(j, 2, "-inf", 4), set_arg(j, 3, cutoff, lc + 1);
+      rv |= queue(st, sub, 4, R_TRIMMED, NULL);
+    }
+  }
+  for (int i = 0; i < 2; i++) {
+    set_arg(j, 0, "ZCARD", 5), set_arg(j, 1, k[i], KEY_LEN);
+    rv |= queue(st, sub, 2, i == 0 ? R_NS : R_NL, NULL);
+  }
+  set_arg(j, 0, completed ? "INCR" : "GET", completed ? 4 : 3), set_arg(j, 1, k[2], KEY_LEN);
+  rv |= queue(st, sub, 2, R_DONE, NULL);
+  if (sub->touch || completed) { /* the TTLs of the swarm's keys, and its entry in the index */
+    for (int i = sub->touch ? 0 : 2; i < 3; i++) {
+      set_arg(j, 0, "EXPIRE", 6), set_arg(j, 1, k[i], KEY_LEN);
+      set_arg(j, 2, n[i == 2 ? 3 : 2], i == 2 ? ld : lk);
+      rv |= queue(st, sub, 3, R_OTHER, NULL);
+    }
+  }
+  if (sub->touch) {
+    set_arg(j, 0, "ZADD", 4), set_arg(j, 1, "wl:swarms", 9), set_arg(j, 2, n[0], ln);
+    set_arg(j, 3, (const char *)a->info_hash, 20);
+    rv |= queue(st, sub, 4, R_OTHER, NULL);
+  }
+  if (a->user_id_len > 0) { /* passkey: per-user accounting (scripts.c) */
+    int ul = snprintf(k[4], sizeof k[4], "wl:user:%.*s", (int)a->user_id_len, a->user_id);
+    size_t lu = fmt_u64(n[4], a->uploaded), lw = fmt_u64(n[5], a->downloaded);
+    size_t le = fmt_u64(n[6], a->event);
+    const char *argv[] = {"EVAL", wl_lua_account, "4", k[3], k[4], k[0], k[1], self,
+                          n[4], n[5], n[6], n[2], sub->touch ? "1" : "0"};
+    size_t len[] = {4, strlen(wl_lua_account), 1, KEY_LEN, (size_t)ul, KEY_LEN, KEY_LEN,
+                    sub->self_len, lu, lw, le, lk, 1};
+    for (int i = 0; i < 13; i++) set_arg(j, i, argv[i], len[i]);
+    rv |= queue(st, sub, 13, R_OTHER, NULL);
+  }
+  set_arg(j, 0, "TIME", 4);
+  rv |= queue(st, sub, 1, R_TIME, NULL);
+  set_arg(j, 0, rv == 0 ? "EXEC" : "DISCARD", rv == 0 ? 4 : 7);
+  if (redisAsyncCommandArgv(st->ac, rv == 0 ? on_exec : NULL, sub, 1, j->argv, j->argvlen) != REDIS_OK)
+    return -1;
+  return rv == 0 ? 0 : -1;
+}
+
+/* Starts announce idx of j: the transaction, then the peer reads. */
 static void announce_start(struct swarm_store *st, struct job *j, const struct wl_msg_announce *a,
                            int idx) {
   struct worker *w = st->w;
@@ -480,96 +588,61 @@ static void announce_start(struct swarm_store *st, struct job *j, const struct w
   sub->sample = NULL;
   sub->pending = 0;
   sub->failed = false;
-  sub->direct = sub->lua_lists = false;
+  sub->direct = false;
+  sub->ns = sub->nl = sub->done = sub->observed_us = 0;
   memcpy(sub->info_hash, a->info_hash, 20);
   const char *refusal = wl_reglink_refusal(w, a->info_hash, tmp, sizeof tmp);
   if (refusal) {
     fail_announce(j, idx, refusal);
     return;
   }
+  if (a->user_id_len > 64) {
+    fail_announce(j, idx, "Malformed request");
+    return;
+  }
   if (!wl_swarm_ready(st)) {
     fail_announce(j, idx, FAIL_REDIS);
     return;
   }
-  char hex[41];
-  swarm_keys(j, a->info_hash, hex);
-  memcpy(j->keys[5], hex, 41); /* ARGV hex lives in keys[5] */
   sub->self_len = (uint8_t)(a->ip_len + 2);
   memcpy(sub->self, a->ip, a->ip_len);
   sub->self[a->ip_len] = (uint8_t)(a->port >> 8);
   sub->self[a->ip_len + 1] = (uint8_t)(a->port & 0xff);
   const struct wl_config *cfg = w->cfg;
   sub->seeder = a->left == 0;
-  sub->want_ids = !(a->flags & WL_ANN_COMPACT) && !(a->flags & WL_ANN_NO_PEER_ID);
   sub->numwant = a->event == WL_EV_STOPPED ? 0 : a->numwant;
-  /* want: numwant and one (the requester may be among the peers read); k: the size of a
-   * sample of a big swarm, per set: when samples are kept, enough for the announces of other
+  /* k: the size of a read of a big swarm, per set: numwant and one (the requester may be
+   * among the peers read); when samples are kept, enough for the announces of other
    * requesters that it will serve */
-  size_t want = sub->numwant == 0 ? 0 : (size_t)sub->numwant + 1, k = want;
-  if (want > 0 && cfg->peer_sample_ms > 0 && k < (size_t)cfg->numwant_default * 2 + 1)
+  size_t k = sub->numwant == 0 ? 0 : (size_t)sub->numwant + 1;
+  if (k > 0 && cfg->peer_sample_ms > 0 && k < (size_t)cfg->numwant_default * 2 + 1)
     k = (size_t)cfg->numwant_default * 2 + 1;
+  sub->k = (uint32_t)k;
   /* once per touch interval per swarm (a quarter of the peer TTL, at most a minute) this
-   * worker's call also refreshes TTLs and trims expired peers */
+   * worker's announce also refreshes TTLs and the sweep's index and trims expired peers; so
+   * does one that is likely to create the swarm or the requester's set (then the TTL comes in
+   * the same transaction; the follow-up covers a guess that was wrong) */
   uint64_t now_ms = uv_now(w->loop);
   uint64_t touch_ms = (uint64_t)cfg->peer_ttl * 250;
   if (touch_ms > 60000) touch_ms = 60000;
-  bool touch = true;
   struct wl_scache_entry *e = wl_scache_get(&w->scache, a->info_hash);
+  sub->touch = true;
   if (e) {
-    touch = e->touched_ms == 0 || now_ms - e->touched_ms >= touch_ms;
-    if (touch) e->touched_ms = now_ms ? now_ms : 1;
-    if (want > 0 && !sub->want_ids) sub->sample = wl_scache_sample(&w->scache, e, sub->numwant, now_ms);
+    bool creates = a->event != WL_EV_STOPPED && (sub->seeder ? e->ns : e->nl) == 0;
+    sub->touch = creates || e->touched_ms == 0 || now_ms - e->touched_ms >= touch_ms;
+    if (sub->touch) e->touched_ms = now_ms ? now_ms : 1;
+    if (k > 0) sub->sample = wl_scache_sample(&w->scache, e, sub->numwant, now_ms);
   }
-  sub->k = (uint32_t)k;
-  /* Peers: from the sample; else, for a compact answer, by plain reads pipelined after the
-   * script (a list passing through Lua costs ~0.2 µs per peer each way); for a non-compact one,
-   * with their ids, by the script. */
+  /* Peers: from the sample, else by plain reads pipelined after the transaction, on a set known
+   * to be bigger than the read a window of k at a random rank (a cheap sample) */
   uint64_t range_s = 0, range_l = 0;
-  if (sub->sample || want == 0) {
-    want = 0;
-  } else if (!sub->want_ids) {
+  if (!sub->sample && k > 0) {
     sub->direct = true;
-    want = 0;
-    /* a window of k at a random rank when the set is known to be bigger: a cheap sample */
     if (e && e->ns > k) range_s = next_rand(&w->rng) % (e->ns - k + 1);
     if (e && e->nl > k) range_l = next_rand(&w->rng) % (e->nl - k + 1);
-  } else {
-    sub->lua_lists = true;
   }
-  int64_t now = (int64_t)time(NULL);
-  size_t nl[8];
-  nl[0] = fmt_u64(j->nums[0], now > 0 ? (uint64_t)now : 0);
-  nl[1] = fmt_u64(j->nums[1], (uint64_t)cfg->peer_ttl);
-  nl[2] = fmt_u64(j->nums[2], (uint64_t)cfg->peer_ttl + 3600);
-  nl[3] = fmt_u64(j->nums[3], a->event);
-  nl[4] = fmt_u64(j->nums[4], want);
-  nl[5] = fmt_u64(j->nums[5], a->uploaded);
-  nl[6] = fmt_u64(j->nums[6], a->downloaded);
-  nl[7] = fmt_u64(j->nums[7], k);
-  int i = 0;
-  set_arg(j, i++, "EVALSHA", 7);
-  set_arg(j, i++, st->sha_announce, 40);
-  set_arg(j, i++, "7", 1);
-  for (int n = 0; n < 5; n++) set_arg(j, i++, j->keys[n], 47);
-  set_arg(j, i++, "wl:g", 4);
-  set_arg(j, i++, "wl:swarms", 9);
-  set_arg(j, i++, (const char *)sub->self, sub->self_len);
-  set_arg(j, i++, (const char *)a->peer_id, 20);
-  set_arg(j, i++, j->nums[0], nl[0]);
-  set_arg(j, i++, j->nums[1], nl[1]);
-  set_arg(j, i++, j->nums[2], nl[2]);
-  set_arg(j, i++, sub->seeder ? "1" : "0", 1);
-  set_arg(j, i++, j->nums[3], nl[3]);
-  set_arg(j, i++, j->nums[4], nl[4]);
-  set_arg(j, i++, sub->want_ids ? "1" : "0", 1);
-  set_arg(j, i++, j->keys[5], 40);
-  set_arg(j, i++, a->user_id ? a->user_id : "", a->user_id_len);
-  set_arg(j, i++, j->nums[5], nl[5]);
-  set_arg(j, i++, j->nums[6], nl[6]);
-  set_arg(j, i++, touch ? "1" : "0", 1);
-  set_arg(j, i++, j->nums[7], nl[7]);
-  j->argc = i;
-  if (redisAsyncCommandArgv(st->ac, on_announce, sub, j->argc, j->argv, j->argvlen) != REDIS_OK) {
+  if (announce_tx(st, sub, a) < 0) {
+    /* only when the connection is going away: its callbacks fail what was queued */
     wl_psample_unref(sub->sample);
     sub->sample = NULL;
     fail_announce(j, idx, FAIL_REDIS);
@@ -664,21 +737,17 @@ static void scrape_item_start(struct swarm_store *st, struct job *j, const struc
     scrape_item_fail(j, idx, FAIL_REDIS);
     return;
   }
-  char cutoff[24], key[48], hex[41];
+  char cutoff[24], key[KEY_LEN];
   size_t cl = fmt_u64(cutoff, (uint64_t)(time(NULL) - w->cfg->peer_ttl));
   static const char suffix[] = "sdl";
   const struct wl_scrape_file *files = (const struct wl_scrape_file *)rec->data;
   for (size_t i = 0; i < n; i++) {
-    wl_hex_encode(hex, files[i].hash, 20);
-    memcpy(key, "wl:{", 4);
-    memcpy(key + 4, hex, 40);
-    key[44] = '}', key[45] = ':';
     for (int k = 0; k < 3; k++) {
-      key[46] = suffix[k];
+      swarm_key(key, files[i].hash, suffix[k]);
       const char *zc[5] = {"ZCOUNT", key, cutoff, "+inf"};
-      size_t zl[5] = {6, 47, cl, 4};
+      size_t zl[5] = {6, KEY_LEN, cl, 4};
       const char *get[2] = {"GET", key};
-      size_t gl[2] = {3, 47};
+      size_t gl[2] = {3, KEY_LEN};
       int rv = k == 1 ? redisAsyncCommandArgv(st->ac, on_scrape_item, sub, 2, get, gl)
                       : redisAsyncCommandArgv(st->ac, on_scrape_item, sub, 4, zc, zl);
       if (rv != REDIS_OK) {
@@ -808,13 +877,6 @@ void wl_swarm_user(struct swarm_store *st, struct job *j, const char *user, size
   send_cmd(st, j, on_user);
 }
 
-static void on_fire_and_forget(redisAsyncContext *ac, void *reply, void *priv) {
-  redisReply *r = reply;
-  const char *what = priv;
-  if (r && r->type == REDIS_REPLY_ERROR && !is_noscript(r))
-    WL_WARN("announce", "Redis %s failed: %s", what, r->str);
-}
-
 /* Maintenance scripts use EVAL directly: they run once a second at most, and EVAL caches. */
 void wl_swarm_sweep(struct swarm_store *st) {
   if (!wl_swarm_ready(st)) return;
@@ -829,12 +891,10 @@ void wl_swarm_sweep(struct swarm_store *st) {
 
 void wl_swarm_drop(struct swarm_store *st, const uint8_t hash[20]) {
   if (!wl_swarm_ready(st)) return;
-  char hex[41], k[4][64];
-  wl_hex_encode(hex, hash, 20);
-  static const char suffix[] = "slpu";
-  for (int i = 0; i < 4; i++) snprintf(k[i], sizeof k[i], "wl:{%s}:%c", hex, suffix[i]);
-  const char *argv[] = {"EVAL", wl_lua_drop, "6", k[0], k[1], k[2], k[3], "wl:g", "wl:swarms", hex};
-  size_t lens[10];
-  for (int i = 0; i < 10; i++) lens[i] = strlen(argv[i]);
-  redisAsyncCommandArgv(st->ac, on_fire_and_forget, (void *)"drop", 10, argv, lens);
+  char k[3][KEY_LEN];
+  static const char suffix[] = "slu";
+  for (int i = 0; i < 3; i++) swarm_key(k[i], hash, suffix[i]);
+  const char *argv[] = {"EVAL", wl_lua_drop, "5", k[0], k[1], k[2], "wl:g", "wl:swarms", (const char *)hash};
+  size_t lens[] = {4, strlen(wl_lua_drop), 1, KEY_LEN, KEY_LEN, KEY_LEN, 4, 9, 20};
+  redisAsyncCommandArgv(st->ac, on_fire_and_forget, (void *)"drop", 9, argv, lens);
 }

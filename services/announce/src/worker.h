@@ -35,7 +35,6 @@ struct swarm_store {
   char host[256];
   int port;
   char path[512]; /* unix socket, when set */
-  char sha_announce[41], sha_sweep[41], sha_drop[41];
   uint64_t errors;
   struct wl_rarena arena; /* the replies of the connection (reply_arena.h) */
 };
@@ -49,15 +48,17 @@ struct sub {
   uint8_t info_hash[20];
   uint8_t self[18]; /* the announcing peer, packed */
   uint8_t self_len;
-  bool seeder, want_ids;
+  bool seeder;
+  bool touch; /* this announce refreshes TTLs and the sweep's index, trims expired peers */
   uint16_t numwant;
   uint32_t k;                /* size of a sample of a big swarm, per set */
   struct wl_psample *sample; /* answered from this cached sample (a reference), or NULL */
   int pending;               /* Redis replies still to come */
   int got;                   /* scrape item: replies received so far */
   bool failed;
-  bool direct;    /* peers read by plain ZRANGEs after the script */
-  bool lua_lists; /* peers (and ids) read by the script (non-compact answers) */
+  bool direct; /* peers read by plain ZRANGEs after the transaction */
+  uint8_t plan[16]; /* what each reply of the announce's transaction is (swarm_redis.c) */
+  uint8_t nplan;
   uint64_t ns, nl, done, observed_us;
 };
 
@@ -75,14 +76,13 @@ struct job {
   struct wl_buf out;  /* encoded reply */
   struct wl_buf tmp;  /* peers4 of an answer */
   struct wl_buf tmp6; /* peers6 */
-  struct wl_buf ids4, ids6;
-  struct wl_buf lists[8]; /* the seeder and leecher lists of a Redis reply: p4 id4 p6 id6 each */
+  struct wl_buf lists[4]; /* the seeders and leechers read for an answer: p4 p6 each */
   /* the Redis command being built (hiredis copies it when it is issued) */
   int argc;
-  const char *argv[32];
-  size_t argvlen[32];
-  char keys[7][80];
-  char nums[12][24];
+  const char *argv[16];
+  size_t argvlen[16];
+  char keys[5][96]; /* a swarm's s l d u keys, the user's */
+  char nums[8][24];
   /* ANNOUNCE_BATCH: announces answered into part[i]; the reply goes when all are done */
   int batch_n;    /* 0: a single ANNOUNCE */
   int batch_done;
@@ -134,9 +134,9 @@ void wl_job_reply(struct job *j);
 int wl_swarm_init(struct swarm_store *st, struct worker *w);
 void wl_swarm_close(struct swarm_store *st);
 bool wl_swarm_ready(const struct swarm_store *st);
-/* Each issues one script call for job j; the job's reply is written and sent when it ends. */
+/* Each issues the Redis commands of job j; the job's reply is written and sent when they end. */
 void wl_swarm_announce(struct swarm_store *st, struct job *j);
-/* The parts of an ANNOUNCE_BATCH: one Redis script call each, all pipelined. */
+/* The parts of an ANNOUNCE_BATCH: one transaction (or scrape) each, all pipelined. */
 void wl_swarm_announce_batch(struct swarm_store *st, struct job *j, const struct wl_msg_batch *b);
 void wl_swarm_scrape(struct swarm_store *st, struct job *j, const struct wl_msg_scrape *m);
 void wl_swarm_stats(struct swarm_store *st, struct job *j);

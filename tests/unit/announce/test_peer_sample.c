@@ -1,5 +1,5 @@
 /* peer_sample.c: answers composed from peer lists (requester excluded, seeders get leechers,
- * numwant, proportions, IPv6, ids) and the worker's sample cache (freshness, size, bounds,
+ * numwant, proportions, IPv6) and the worker's sample cache (freshness, size, bounds,
  * references). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,36 +11,28 @@
 
 #include "peer_sample.h"
 
-/* n IPv4 peers 10.0.<tag>.<i>:6881 (and ids "<tag><i>...") in p, ids */
-static void make4(uint8_t *p, uint8_t *ids, size_t n, uint8_t tag) {
+/* n IPv4 peers 10.0.<tag>.<i>:6881 in p */
+static void make4(uint8_t *p, size_t n, uint8_t tag) {
   for (size_t i = 0; i < n; i++) {
     uint8_t *e = p + 6 * i;
     e[0] = 10, e[1] = 0, e[2] = tag, e[3] = (uint8_t)i, e[4] = 0x1a, e[5] = 0xe1;
-    if (ids) {
-      memset(ids + 20 * i, 'a' + tag, 20);
-      ids[20 * i + 19] = (uint8_t)i;
-    }
   }
 }
 
 struct out {
-  struct wl_buf p4, ids4, p6, ids6;
+  struct wl_buf p4, p6;
   struct wl_peer_out o;
 };
 
-static void out_init(struct out *o, bool ids) {
+static void out_init(struct out *o) {
   wl_buf_init(&o->p4, 1 << 20);
-  wl_buf_init(&o->ids4, 1 << 20);
   wl_buf_init(&o->p6, 1 << 20);
-  wl_buf_init(&o->ids6, 1 << 20);
-  o->o = (struct wl_peer_out){&o->p4, ids ? &o->ids4 : NULL, &o->p6, ids ? &o->ids6 : NULL};
+  o->o = (struct wl_peer_out){&o->p4, &o->p6};
 }
 
 static void out_release(struct out *o) {
   wl_buf_release(&o->p4);
-  wl_buf_release(&o->ids4);
   wl_buf_release(&o->p6);
-  wl_buf_release(&o->ids6);
 }
 
 static size_t count_tag(const struct wl_buf *b, uint8_t tag) {
@@ -59,12 +51,12 @@ static bool distinct(const struct wl_buf *b, size_t stride) {
 static void small_swarm_everyone_but_self(void **state) {
   (void)state;
   uint8_t s4[6 * 3], l4[6 * 4];
-  make4(s4, NULL, 3, 1);
-  make4(l4, NULL, 4, 2);
+  make4(s4, 3, 1);
+  make4(l4, 4, 2);
   struct wl_peer_list s = {.p4 = s4, .n4 = 3}, l = {.p4 = l4, .n4 = 4};
   uint64_t rng = 42;
   struct out o;
-  out_init(&o, false);
+  out_init(&o);
   /* a leecher (it is leecher 2) gets 3 seeders + 3 other leechers */
   assert_int_equal(wl_psample_compose(&s, &l, false, 50, l4 + 12, 6, &rng, &o.o), 0);
   assert_int_equal(o.p4.len, 6 * 6);
@@ -87,11 +79,11 @@ static void small_swarm_everyone_but_self(void **state) {
 static void big_swarm_numwant_and_proportions(void **state) {
   (void)state;
   static uint8_t s4[6 * 150], l4[6 * 50];
-  make4(s4, NULL, 150, 1);
-  make4(l4, NULL, 50, 2);
+  make4(s4, 150, 1);
+  make4(l4, 50, 2);
   struct wl_peer_list s = {.p4 = s4, .n4 = 150}, l = {.p4 = l4, .n4 = 50};
   struct out o;
-  out_init(&o, false);
+  out_init(&o);
   uint64_t rng = 7;
   bool differs = false;
   uint8_t first[6 * 20];
@@ -111,7 +103,7 @@ static void big_swarm_numwant_and_proportions(void **state) {
   /* few seeders: the answer is still full, in proportion (2 : 149 of 50 -> 1 + 49) */
   struct wl_peer_list s2 = {.p4 = s4, .n4 = 2};
   static uint8_t l150[6 * 150];
-  make4(l150, NULL, 150, 2);
+  make4(l150, 150, 2);
   struct wl_peer_list lb = {.p4 = l150, .n4 = 150};
   wl_buf_reset(&o.p4);
   assert_int_equal(wl_psample_compose(&s2, &lb, false, 50, l150, 6, &rng, &o.o), 0);
@@ -124,38 +116,22 @@ static void big_swarm_numwant_and_proportions(void **state) {
   out_release(&o);
 }
 
-static void ipv6_and_ids(void **state) {
+static void ipv6(void **state) {
   (void)state;
-  uint8_t s4[6 * 2], sid4[20 * 2], s6[18 * 2], sid6[20 * 2];
-  make4(s4, sid4, 2, 1);
+  uint8_t s4[6 * 2], s6[18 * 2];
+  make4(s4, 2, 1);
   memset(s6, 0x20, sizeof s6);
   s6[17] = 1;
-  memset(sid6, 'z', sizeof sid6);
-  struct wl_peer_list s = {.p4 = s4, .id4 = sid4, .n4 = 2, .p6 = s6, .id6 = sid6, .n6 = 2};
+  struct wl_peer_list s = {.p4 = s4, .n4 = 2, .p6 = s6, .n6 = 2};
   struct wl_peer_list l = {0};
   struct out o;
-  out_init(&o, true);
+  out_init(&o);
   uint64_t rng = 3;
-  /* an IPv6 leecher that is the first IPv6 seeder's address... is not: self is s6[0] */
+  /* an IPv6 leecher whose address is the first IPv6 seeder's: everyone else */
   assert_int_equal(wl_psample_compose(&s, &l, false, 50, s6, 18, &rng, &o.o), 0);
   assert_int_equal(o.p4.len, 12);
-  assert_int_equal(o.ids4.len, 40);
   assert_int_equal(o.p6.len, 18);
-  assert_int_equal(o.ids6.len, 20);
   assert_memory_equal(o.p6.data, s6 + 18, 18);
-  /* ids follow their peers */
-  for (size_t i = 0; i < 2; i++) {
-    const uint8_t *e = o.p4.data + 6 * i;
-    assert_memory_equal(o.ids4.data + 20 * i, sid4 + 20 * e[3], 20);
-  }
-  out_release(&o);
-  /* lists without ids give zero ids when ids are asked for */
-  struct wl_peer_list bare = {.p4 = s4, .n4 = 2};
-  out_init(&o, true);
-  assert_int_equal(wl_psample_compose(&bare, &l, false, 50, s6, 18, &rng, &o.o), 0);
-  static const uint8_t zero[40];
-  assert_int_equal(o.ids4.len, 40);
-  assert_memory_equal(o.ids4.data, zero, 40);
   out_release(&o);
 }
 
@@ -165,7 +141,7 @@ static void cache_freshness_size_and_references(void **state) {
   assert_int_equal(wl_scache_init(&c, 16, 2), 0);
   uint8_t h1[20] = {1}, h2[20] = {2}, h3[20] = {3};
   uint8_t s4[6 * 3];
-  make4(s4, NULL, 3, 1);
+  make4(s4, 3, 1);
   struct wl_peer_list s = {.p4 = s4, .n4 = 3}, l = {0};
   struct wl_scache_entry *e = wl_scache_get(&c, h1);
   assert_non_null(e);
@@ -218,7 +194,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(small_swarm_everyone_but_self),
       cmocka_unit_test(big_swarm_numwant_and_proportions),
-      cmocka_unit_test(ipv6_and_ids),
+      cmocka_unit_test(ipv6),
       cmocka_unit_test(cache_freshness_size_and_references),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
