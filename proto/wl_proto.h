@@ -51,7 +51,8 @@ struct wl_msg_announce_rep {
   uint64_t complete, incomplete;
   const uint8_t *peers;   size_t peers_len;   /* 6-byte entries */
   const uint8_t *peers6;  size_t peers6_len;  /* 18-byte entries */
-  const uint8_t *peer_ids; size_t peer_ids_len; /* 20-byte entries, peers then peers6, or empty */
+  const uint8_t *peer_ids; size_t peer_ids_len; /* 20-byte entries, peers then peers6, or empty
+                                                 * (the current worker keeps no peer ids) */
 };
 
 struct wl_scrape_file {

@@ -5,8 +5,12 @@
  *   wl:{H}:l  sorted set of leechers
  *   wl:{H}:u  hash member -> "uploaded:downloaded" last reported (passkey users only)
  *   wl:{H}:d  completions counter
- * Global: wl:g (hash: peers, swarms), wl:swarms (sorted set: H -> last touch, what the sweep
- * walks), wl:user:<id> (hash: uploaded, downloaded).
+ * Global: wl:g (hash: peers, swarms), wl:user:<id> (hash: uploaded, downloaded), and
+ * wl:swarms, the sweep's index: a sorted set of live swarms H -> a time no later than the last
+ * announce. An announce adds a swarm when it makes it live; the sweep visits each entry once
+ * it is a peer TTL old, trims the swarm and moves the entry to its newest peer's time (or
+ * drops it with the empty swarm). So the index costs announces nothing after a swarm's
+ * creation: a ZADD into a big sorted set was ~4 µs, paid on every touch when touches set it.
  * No peer ids are kept (API.md: "where the tracker keeps it"): they were 44 of the 114 bytes a
  * peer cost in Redis. Releases before this layout used 40-character hex names and a wl:{HEX}:p
  * hash of peer ids; the sweep still understands them, so such keys drain on their own.

@@ -375,11 +375,11 @@ static void on_write_queued(redisAsyncContext *ac, void *reply, void *priv) {
     redisAsyncDisconnect(ac);
 }
 
-/* After the transaction: the global counters move by what it changed, and what it could not
- * do atomically without knowing its own results (a swarm that became live without a touch
- * enters the sweep's index; a set it created gets its TTL). Commutative increments, sent
- * without waiting: a worker that dies between the EXEC and these leaves a counter off by the
- * announce (documented in docs/tracker.md). */
+/* After the transaction: the global counters move by what it changed, a swarm that became
+ * live enters the sweep's index (the sweep itself keeps the entries of live swarms current, see
+ * scripts.c), and a set created without a touch gets its TTL. Commutative, sent without
+ * waiting: a worker that dies between the EXEC and these leaves a counter off by the announce
+ * (documented in docs/tracker.md). */
 static void announce_follow_up(struct swarm_store *st, const struct sub *sub, int64_t dpeers,
                                uint64_t n0, uint64_t n1, bool added) {
   char g[] = "wl:g", dp[24], now[24], ttl[24], key[KEY_LEN];
@@ -395,13 +395,12 @@ static void announce_follow_up(struct swarm_store *st, const struct sub *sub, in
     size_t len[] = {7, 4, 6, n1 ? 1u : 2u};
     redisAsyncCommandArgv(st->ac, on_fire_and_forget, (void *)"counter update", 4, argv, len);
   }
-  if (sub->touch) return; /* the transaction did the index and the TTLs */
   if (n0 == 0 && n1 > 0) {
     const char *argv[] = {"ZADD", "wl:swarms", now, (const char *)sub->info_hash};
     size_t len[] = {4, 9, nl, 20};
     redisAsyncCommandArgv(st->ac, on_fire_and_forget, (void *)"index update", 4, argv, len);
   }
-  if (added && (sub->seeder ? sub->ns : sub->nl) == 1) {
+  if (!sub->touch && added && (sub->seeder ? sub->ns : sub->nl) == 1) {
     swarm_key(key, sub->info_hash, sub->seeder ? 's' : 'l');
     const char *argv[] = {"EXPIRE", key, ttl};
     size_t len[] = {6, KEY_LEN, tl};
@@ -546,17 +545,12 @@ static int announce_tx(struct swarm_store *st, struct sub *sub, const struct wl_
   }
   set_arg(j, 0, completed ? "INCR" : "GET", completed ? 4 : 3), set_arg(j, 1, k[2], KEY_LEN);
   rv |= queue(st, sub, 2, R_DONE, NULL);
-  if (sub->touch || completed) { /* the TTLs of the swarm's keys, and its entry in the index */
+  if (sub->touch || completed) { /* the TTLs of the swarm's keys */
     for (int i = sub->touch ? 0 : 2; i < 3; i++) {
       set_arg(j, 0, "EXPIRE", 6), set_arg(j, 1, k[i], KEY_LEN);
       set_arg(j, 2, n[i == 2 ? 3 : 2], i == 2 ? ld : lk);
       rv |= queue(st, sub, 3, R_OTHER, NULL);
     }
-  }
-  if (sub->touch) {
-    set_arg(j, 0, "ZADD", 4), set_arg(j, 1, "wl:swarms", 9), set_arg(j, 2, n[0], ln);
-    set_arg(j, 3, (const char *)a->info_hash, 20);
-    rv |= queue(st, sub, 4, R_OTHER, NULL);
   }
   if (a->user_id_len > 0) { /* passkey: per-user accounting (scripts.c) */
     int ul = snprintf(k[4], sizeof k[4], "wl:user:%.*s", (int)a->user_id_len, a->user_id);
