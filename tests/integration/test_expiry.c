@@ -1,7 +1,8 @@
 /* Integration: peers that stop announcing expire (a stack of its own with WL_PEER_TTL=2).
  * In a live swarm they are trimmed by the next announce that touches it; idle swarms are
  * emptied by the workers' sweep, and the global peer/swarm counters follow; a touch refreshes
- * the TTL of every key of the swarm, not only the announcing peer's set. */
+ * the TTL of every key of the swarm, not only the announcing peer's set; a swarm left by a
+ * release with the old key layout (hex names, a hash of peer ids) drains the same way. */
 #include <curl/curl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -119,6 +120,29 @@ static void expired_peers_leave_live_and_idle_swarms(void **state) {
   assert_int_equal(redis_int("zcard wl:swarms"), 0);
 }
 
+/* A swarm as releases before the binary key layout wrote it (scripts.c): hex key names, a
+ * wl:{HEX}:p hash of peer ids, a 40-character index entry, counted in wl:g. */
+static void legacy_swarm_drains(void **state) {
+  (void)state;
+  const char *hex = "00112233445566778899aabbccddeeff00112233";
+  long long peers0 = redis_int("hget wl:g peers"), swarms0 = redis_int("hget wl:g swarms");
+  assert_int_equal(redis_int("zadd wl:{%s}:s 1 \"\\x7f\\x00\\x00\\x01\\x1a\\xe1\"", hex), 1);
+  assert_int_equal(redis_int("zadd wl:{%s}:l 1 \"\\x7f\\x00\\x00\\x02\\x1a\\xe1\"", hex), 1);
+  assert_int_equal(redis_int("hset wl:{%s}:p \"\\x7f\\x00\\x00\\x01\\x1a\\xe1\" -WL0001-000000000001", hex), 1);
+  assert_int_equal(redis_int("zadd wl:swarms 1 %s", hex), 1);
+  redis_int("hincrby wl:g peers 2");
+  redis_int("hincrby wl:g swarms 1");
+  long long left = -1;
+  for (int i = 0; i < 50 && left != 0; i++) {
+    tu_sleep_ms(100);
+    left = redis_int("exists wl:{%s}:s wl:{%s}:l wl:{%s}:p", hex, hex, hex);
+  }
+  assert_int_equal(left, 0);
+  assert_int_equal(redis_int("zscore wl:swarms %s", hex), 0); /* nil: redis-cli prints "" */
+  assert_int_equal(redis_int("hget wl:g peers"), peers0 < 0 ? 0 : peers0);
+  assert_int_equal(redis_int("hget wl:g swarms"), swarms0 < 0 ? 0 : swarms0);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s STACK_DIR\n", argv[0]);
@@ -134,6 +158,7 @@ int main(int argc, char **argv) {
   }
   tu_env_load(&env, stack_dir);
   curl_global_init(CURL_GLOBAL_ALL);
-  const struct CMUnitTest tests[] = {cmocka_unit_test(expired_peers_leave_live_and_idle_swarms)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(legacy_swarm_drains),
+                                     cmocka_unit_test(expired_peers_leave_live_and_idle_swarms)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

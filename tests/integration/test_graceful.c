@@ -23,14 +23,41 @@ static void stop_stack(void) {
   tu_sh("%s/tests/integration/stack.sh stop %s >/dev/null 2>&1", shared.src_dir, stack_dir);
 }
 
-static size_t on_data(char *p, size_t size, size_t n, void *arg) {
-  return wl_buf_append(arg, p, size * n) < 0 ? 0 : size * n;
+/* The load: SIGTERM to the stack at 1.5 s; clients stop opening connections 100 ms later, or
+ * at the first refused connect. */
+struct graceful {
+  long runpid;
+  bool termed, stop;
+  long ok, refused, lost;
+};
+
+static bool graceful_tick(struct tu_load *l, double t, long sent, long answered) {
+  struct graceful *g = l->arg;
+  if (!g->termed && t > 1.5) {
+    assert_int_equal(kill((pid_t)g->runpid, SIGTERM), 0);
+    g->termed = true;
+  }
+  /* The gateway keeps accepting for 250 ms after SIGTERM, then closes its listener. A
+   * connection still in the kernel's accept queue at that instant is reset by the kernel (true
+   * of any server), so clients stop opening new ones 100 ms after the signal; what is in flight
+   * then must all be answered (curl's timeout bounds the wait). */
+  if (g->termed && t > 1.6) g->stop = true;
+  return !g->stop;
 }
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+static void graceful_done(struct tu_load *l, long n, int rc, long status, const struct wl_buf *b,
+                          bool ok) {
+  struct graceful *g = l->arg;
+  if (rc == CURLE_COULDNT_CONNECT) {
+    g->refused++;
+    g->stop = true; /* the listener is closed: the stack is going away */
+  } else if (ok) {
+    g->ok++;
+  } else {
+    g->lost++;
+    fprintf(stderr, "lost: curl %d (%s) HTTP %ld %.*s\n", rc, curl_easy_strerror((CURLcode)rc),
+            status, (int)b->len, (const char *)b->data);
+  }
 }
 
 static void sigterm_under_load(void **state) {
@@ -41,78 +68,16 @@ static void sigterm_under_load(void **state) {
   snprintf(pidfile, sizeof pidfile, "%s/run.pid", stack_dir);
   long runpid = tu_read_long(pidfile);
   assert_true(runpid > 0);
-  CURLM *m = curl_multi_init();
-  enum { PAR = 32 };
-  struct { struct wl_buf body; char url[400]; char ip[32]; } slot[PAR];
-  int free_slots[PAR], nfree = PAR;
-  for (int i = 0; i < PAR; i++) free_slots[i] = i;
-  long sent = 0, ok = 0, refused = 0, lost = 0;
-  bool termed = false, stop_sending = false;
-  double t0 = now_s();
-  while (!stop_sending || nfree < PAR) {
-    if (!termed && now_s() - t0 > 1.5) {
-      assert_int_equal(kill((pid_t)runpid, SIGTERM), 0);
-      termed = true;
-    }
-    /* The gateway keeps accepting for 250 ms after SIGTERM, then closes its listener. A
-     * connection still in the kernel's accept queue at that instant is reset by the kernel
-     * (true of any server), so clients stop opening new ones 100 ms after the signal; what
-     * is in flight then must all be answered. */
-    if (termed && now_s() - t0 > 1.6) stop_sending = true;
-    if (now_s() - t0 > 20) fail_msg("requests still pending 20 s after SIGTERM");
-    while (nfree > 0 && !stop_sending) {
-      int i = free_slots[--nfree];
-      wl_buf_init(&slot[i].body, 1 << 16);
-      snprintf(slot[i].ip, sizeof slot[i].ip, "127.80.%ld.%ld", sent / 250 % 250, sent % 250 + 1);
-      snprintf(slot[i].url, sizeof slot[i].url,
-               "%s/announce?info_hash=%s&peer_id=-WLTERM-%012ld&port=%ld&uploaded=0&downloaded=0&left=1",
-               env.http, hx, sent, 1024 + sent % 60000);
-      CURL *c = curl_easy_init();
-      curl_easy_setopt(c, CURLOPT_URL, slot[i].url);
-      curl_easy_setopt(c, CURLOPT_INTERFACE, slot[i].ip);
-      curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-      curl_easy_setopt(c, CURLOPT_WRITEDATA, &slot[i].body);
-      curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)(intptr_t)i);
-      curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
-      curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
-      curl_multi_add_handle(m, c);
-      sent++;
-    }
-    int running, left;
-    curl_multi_perform(m, &running);
-    curl_multi_poll(m, NULL, 0, 50, NULL);
-    CURLMsg *msg;
-    while ((msg = curl_multi_info_read(m, &left)) != NULL) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      char *priv;
-      long status = 0;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-      int i = (int)(intptr_t)priv;
-      struct wl_buf *b = &slot[i].body;
-      if (msg->data.result == CURLE_COULDNT_CONNECT) {
-        refused++;
-        stop_sending = true; /* the listener is closed: the stack is going away */
-      } else if (msg->data.result == CURLE_OK && status == 200 && b->len && b->data[0] == 'd' &&
-                 !memmem(b->data, b->len, "failure reason", 14)) {
-        ok++;
-      } else {
-        lost++;
-        fprintf(stderr, "lost: curl %d (%s) HTTP %ld %.*s\n", msg->data.result,
-                curl_easy_strerror(msg->data.result), status, (int)b->len, (const char *)b->data);
-      }
-      wl_buf_release(b);
-      free_slots[nfree++] = i;
-      curl_multi_remove_handle(m, msg->easy_handle);
-      curl_easy_cleanup(msg->easy_handle);
-    }
-  }
-  curl_multi_cleanup(m);
+  struct graceful g = {.runpid = runpid};
+  struct tu_load l = {.env = &env, .hash_pct = hx, .tag = "-WLTERM-", .ip_prefix = "127.80",
+                      .parallel = 32, .timeout_ms = 15000, .left = 1, .forbid_reuse = true,
+                      .tick = graceful_tick, .done = graceful_done, .arg = &g};
+  long sent = tu_load_run(&l);
   fprintf(stderr, "%ld sent: %ld answered, %ld refused at connect after SIGTERM, %ld lost\n", sent,
-          ok, refused, lost);
-  assert_true(termed);
-  assert_int_equal(lost, 0);
-  assert_true(ok > 0);
+          g.ok, g.refused, g.lost);
+  assert_true(g.termed);
+  assert_int_equal(g.lost, 0);
+  assert_true(g.ok > 0);
   /* after the stop, a new client is refused at connect */
   tu_sleep_ms(500);
   char url[300], ip[32] = "127.80.250.1";

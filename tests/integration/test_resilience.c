@@ -20,18 +20,30 @@ static struct tu_env env;
 
 enum { BURST = 400, PARALLEL = 64 };
 
-struct slot {
-  struct wl_buf body;
-  char url[512];
-  char ip[32];
+/* The burst: worker 1 is SIGKILLed once a quarter of it is answered. */
+struct burst {
+  long victim;
+  bool killed;
+  long ok;
 };
 
-static size_t on_data(char *p, size_t size, size_t n, void *arg) {
-  return wl_buf_append(arg, p, size * n) < 0 ? 0 : size * n;
+static bool burst_tick(struct tu_load *l, double t, long sent, long answered) {
+  struct burst *b = l->arg;
+  if (!b->killed && answered >= BURST / 4) {
+    assert_int_equal(kill((pid_t)b->victim, SIGKILL), 0);
+    b->killed = true;
+  }
+  return true;
 }
 
-static bool is_success(const struct wl_buf *b) {
-  return b->len > 0 && b->data[0] == 'd' && !memmem(b->data, b->len, "failure reason", 14);
+static void burst_done(struct tu_load *l, long n, int rc, long status, const struct wl_buf *body,
+                       bool ok) {
+  struct burst *b = l->arg;
+  if (ok)
+    b->ok++;
+  else
+    fprintf(stderr, "announce %ld failed: curl %d, HTTP %ld, %.*s\n", n, rc, status,
+            (int)body->len, (const char *)body->data);
 }
 
 static void worker_killed_during_burst(void **state) {
@@ -44,58 +56,13 @@ static void worker_killed_during_burst(void **state) {
   long victim = tu_read_long(pidfile);
   assert_true(victim > 0);
 
-  CURLM *m = curl_multi_init();
-  struct slot *slots = calloc(BURST, sizeof *slots);
-  int started = 0, done = 0, ok = 0;
-  bool killed = false;
-  while (done < BURST) {
-    while (started < BURST && started - done < PARALLEL) {
-      struct slot *s = &slots[started];
-      wl_buf_init(&s->body, 1 << 20);
-      snprintf(s->ip, sizeof s->ip, "127.20.%d.%d", started / 250, started % 250 + 1);
-      snprintf(s->url, sizeof s->url,
-               "%s/announce?info_hash=%s&peer_id=-WLKILL-%012d&port=%d&uploaded=0&downloaded=0&left=5",
-               env.http, hx, started, 20000 + started);
-      CURL *c = curl_easy_init();
-      curl_easy_setopt(c, CURLOPT_URL, s->url);
-      curl_easy_setopt(c, CURLOPT_INTERFACE, s->ip);
-      curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-      curl_easy_setopt(c, CURLOPT_WRITEDATA, &s->body);
-      curl_easy_setopt(c, CURLOPT_PRIVATE, s);
-      curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
-      curl_multi_add_handle(m, c);
-      started++;
-    }
-    int running;
-    curl_multi_perform(m, &running);
-    curl_multi_poll(m, NULL, 0, 100, NULL);
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(m, &left)) != NULL) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      struct slot *s;
-      long status = 0;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-      if (msg->data.result == CURLE_OK && status == 200 && is_success(&s->body))
-        ok++;
-      else
-        fprintf(stderr, "announce %s failed: curl %d, HTTP %ld, %.*s\n", s->ip, msg->data.result,
-                status, (int)s->body.len, (const char *)s->body.data);
-      wl_buf_release(&s->body);
-      curl_multi_remove_handle(m, msg->easy_handle);
-      curl_easy_cleanup(msg->easy_handle);
-      done++;
-    }
-    if (!killed && done >= BURST / 4) {
-      assert_int_equal(kill((pid_t)victim, SIGKILL), 0);
-      killed = true;
-    }
-  }
-  curl_multi_cleanup(m);
-  free(slots);
-  assert_true(killed);
-  assert_int_equal(ok, BURST);
+  struct burst b = {.victim = victim};
+  struct tu_load l = {.env = &env, .hash_pct = hx, .tag = "-WLKILL-", .ip_prefix = "127.20",
+                      .parallel = PARALLEL, .timeout_ms = 20000, .left = 5, .count = BURST,
+                      .tick = burst_tick, .done = burst_done, .arg = &b};
+  assert_int_equal(tu_load_run(&l), BURST);
+  assert_true(b.killed);
+  assert_int_equal(b.ok, BURST);
 }
 
 static int announce_state(const char *ip, const uint8_t h[20], char *why, size_t wl) {

@@ -268,3 +268,71 @@ void tu_sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
 }
+
+double tu_now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+long tu_load_run(struct tu_load *l) {
+  enum { MAX = 64 };
+  struct {
+    struct wl_buf body;
+    char url[512], ip[32];
+    long n;
+  } slot[MAX];
+  int par = l->parallel < 1 ? 1 : l->parallel > MAX ? MAX : l->parallel;
+  int free_slots[MAX], nfree = par;
+  for (int i = 0; i < par; i++) free_slots[i] = i;
+  CURLM *m = curl_multi_init();
+  long sent = 0, answered = 0;
+  bool sending = true;
+  double t0 = tu_now_s();
+  while (sending || nfree < par) {
+    if (sending) sending = l->tick(l, tu_now_s() - t0, sent, answered);
+    if (l->count > 0 && sent >= l->count) sending = false;
+    while (sending && nfree > 0 && (l->count <= 0 || sent < l->count)) {
+      int i = free_slots[--nfree];
+      long n = sent++;
+      slot[i].n = n;
+      wl_buf_init(&slot[i].body, 1 << 20);
+      snprintf(slot[i].ip, sizeof slot[i].ip, "%s.%ld.%ld", l->ip_prefix, n / 250 % 250, n % 250 + 1);
+      snprintf(slot[i].url, sizeof slot[i].url,
+               "%s/announce?info_hash=%s&peer_id=%s%012ld&port=%ld&uploaded=0&downloaded=0&left=%ld",
+               l->env->http, l->hash_pct, l->tag, n, 1024 + n % 60000, l->left < 0 ? n % 2 : l->left);
+      CURL *c = curl_easy_init();
+      curl_easy_setopt(c, CURLOPT_URL, slot[i].url);
+      curl_easy_setopt(c, CURLOPT_INTERFACE, slot[i].ip);
+      curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+      curl_easy_setopt(c, CURLOPT_WRITEDATA, &slot[i].body);
+      curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)(intptr_t)i);
+      curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, l->timeout_ms);
+      if (l->forbid_reuse) curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+      curl_multi_add_handle(m, c);
+    }
+    int running, left;
+    curl_multi_perform(m, &running);
+    curl_multi_poll(m, NULL, 0, 50, NULL);
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      char *priv;
+      long status = 0;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+      int i = (int)(intptr_t)priv;
+      const struct wl_buf *b = &slot[i].body;
+      bool ok = msg->data.result == CURLE_OK && status == 200 && b->len > 0 && b->data[0] == 'd' &&
+                !memmem(b->data, b->len, "failure reason", 14);
+      answered++;
+      l->done(l, slot[i].n, (int)msg->data.result, status, b, ok);
+      wl_buf_release(&slot[i].body);
+      free_slots[nfree++] = i;
+      curl_multi_remove_handle(m, msg->easy_handle);
+      curl_easy_cleanup(msg->easy_handle);
+    }
+  }
+  curl_multi_cleanup(m);
+  return sent;
+}

@@ -77,6 +77,32 @@ const char *tu_failure(const struct tu_benc *b, char *out, size_t outlen);
 long tu_raw(int port, const char *host, const char *src_ip, const void *req, size_t len, char *out, size_t outlen,
             int timeout_ms, bool *closed);
 
+/* A load of announces to one swarm, each from its own loopback address (ip_prefix.x.y) and
+ * peer, `parallel` in flight through one curl multi handle. Announce n: peer id tag + n
+ * (tag: 8 characters), port 1024 + n % 60000, left = n % 2 when left < 0, else left.
+ * Each loop turn calls tick (may act on the stack: kill a worker...), which says whether to
+ * keep sending; the run ends when it says no and nothing is in flight. Each answer goes to
+ * done with its curl result, HTTP status and body (ok: a bencoded answer that is no failure). */
+struct tu_load {
+  const struct tu_env *env;
+  const char *hash_pct; /* percent-encoded info hash */
+  const char *tag;
+  const char *ip_prefix; /* "127.70" */
+  int parallel;          /* at most 64 */
+  long timeout_ms;
+  long left;
+  long count;        /* > 0: at most this many announces */
+  bool forbid_reuse; /* a connection per request */
+  bool (*tick)(struct tu_load *l, double elapsed_s, long sent, long answered);
+  void (*done)(struct tu_load *l, long n, int curl_result, long status, const struct wl_buf *body,
+               bool ok);
+  void *arg;
+};
+/* Returns the number of announces sent. */
+long tu_load_run(struct tu_load *l);
+/* Seconds on a monotonic clock. */
+double tu_now_s(void);
+
 /* Runs a shell command, returns its exit status. */
 int tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads an integer from a file (pid files). -1 on failure. */
