@@ -184,14 +184,21 @@ int wl_swarm_init(struct swarm_store *st, struct worker *w) {
   }
   uv_timer_init(st->loop, &st->retry);
   st->retry.data = st;
+  uv_timer_init(st->loop, &st->counters);
+  st->counters.data = st;
   connect_now(st);
   return 0;
 }
 
+static void flush_counters(struct swarm_store *st);
+
 void wl_swarm_close(struct swarm_store *st) {
+  flush_counters(st); /* the worker has drained: every transaction's deltas are in */
   st->closing = true;
   uv_timer_stop(&st->retry);
   uv_close((uv_handle_t *)&st->retry, NULL);
+  uv_timer_stop(&st->counters);
+  uv_close((uv_handle_t *)&st->counters, NULL);
   if (st->ac) redisAsyncDisconnect(st->ac); /* pending replies still arrive first */
 }
 
@@ -375,26 +382,47 @@ static void on_write_queued(redisAsyncContext *ac, void *reply, void *priv) {
     redisAsyncDisconnect(ac);
 }
 
+/* The global counters' deltas go as one HINCRBY per counter for many announces: ahead of the
+ * next batch's commands (in the same write to Redis, so no exchange of its own), or after
+ * COUNTERS_MS when no batch comes. Kept across a lost connection until they are sent. */
+enum { COUNTERS_MS = 20 };
+
+static void hincrby(struct swarm_store *st, const char *field, int64_t d) {
+  char v[24];
+  size_t n = d < 0 ? (v[0] = '-', 1 + fmt_u64(v + 1, (uint64_t)-d)) : fmt_u64(v, (uint64_t)d);
+  const char *argv[] = {"HINCRBY", "wl:g", field, v};
+  size_t len[] = {7, 4, strlen(field), n};
+  redisAsyncCommandArgv(st->ac, on_fire_and_forget, (void *)"counter update", 4, argv, len);
+}
+
+static void flush_counters(struct swarm_store *st) {
+  if ((st->dpeers == 0 && st->dswarms == 0) || !wl_swarm_ready(st)) return;
+  if (st->dpeers) hincrby(st, "peers", st->dpeers);
+  if (st->dswarms) hincrby(st, "swarms", st->dswarms);
+  st->dpeers = st->dswarms = 0;
+  uv_timer_stop(&st->counters);
+}
+
+static void on_counters_timer(uv_timer_t *t) {
+  struct swarm_store *st = t->data;
+  flush_counters(st);
+  if ((st->dpeers || st->dswarms) && !st->closing) /* not connected: try again later */
+    uv_timer_start(&st->counters, on_counters_timer, COUNTERS_MS, 0);
+}
+
 /* After the transaction: the global counters move by what it changed, a swarm that became
  * live enters the sweep's index (the sweep itself keeps the entries of live swarms current, see
  * scripts.c), and a set created without a touch gets its TTL. Commutative, sent without
- * waiting: a worker that dies between the EXEC and these leaves a counter off by the announce
- * (documented in docs/tracker.md). */
+ * waiting for Redis: a worker that dies before they are sent (at most COUNTERS_MS later) leaves
+ * a counter off by what they carried (documented in docs/tracker.md). */
 static void announce_follow_up(struct swarm_store *st, const struct sub *sub, int64_t dpeers,
                                uint64_t n0, uint64_t n1, bool added) {
-  char g[] = "wl:g", dp[24], now[24], ttl[24], key[KEY_LEN];
+  char now[24], ttl[24], key[KEY_LEN];
   size_t nl = fmt_u64(now, (uint64_t)time(NULL)), tl = fmt_u64(ttl, (uint64_t)st->w->cfg->peer_ttl + 3600);
-  if (dpeers != 0) {
-    size_t n = dpeers < 0 ? (dp[0] = '-', 1 + fmt_u64(dp + 1, (uint64_t)-dpeers)) : fmt_u64(dp, (uint64_t)dpeers);
-    const char *argv[] = {"HINCRBY", g, "peers", dp};
-    size_t len[] = {7, 4, 5, n};
-    redisAsyncCommandArgv(st->ac, on_fire_and_forget, (void *)"counter update", 4, argv, len);
-  }
-  if ((n0 == 0) != (n1 == 0)) {
-    const char *argv[] = {"HINCRBY", g, "swarms", n1 ? "1" : "-1"};
-    size_t len[] = {7, 4, 6, n1 ? 1u : 2u};
-    redisAsyncCommandArgv(st->ac, on_fire_and_forget, (void *)"counter update", 4, argv, len);
-  }
+  st->dpeers += dpeers;
+  if ((n0 == 0) != (n1 == 0)) st->dswarms += n1 ? 1 : -1;
+  if ((st->dpeers || st->dswarms) && !st->closing && !uv_is_active((uv_handle_t *)&st->counters))
+    uv_timer_start(&st->counters, on_counters_timer, COUNTERS_MS, 0);
   if (n0 == 0 && n1 > 0) {
     const char *argv[] = {"ZADD", "wl:swarms", now, (const char *)sub->info_hash};
     size_t len[] = {4, 9, nl, 20};
@@ -651,6 +679,7 @@ static void announce_start(struct swarm_store *st, struct job *j, const struct w
 }
 
 void wl_swarm_announce(struct swarm_store *st, struct job *j) {
+  flush_counters(st);
   j->batch_n = 0;
   announce_start(st, j, &j->ann, 0);
 }
@@ -765,6 +794,7 @@ void wl_swarm_announce_batch(struct swarm_store *st, struct job *j, const struct
     wl_job_reply(j);
     return;
   }
+  flush_counters(st);
   j->batch_n = (int)b->n;
   j->batch_done = 0;
   for (size_t i = 0; i < b->n; i++) {

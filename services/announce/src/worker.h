@@ -37,6 +37,10 @@ struct swarm_store {
   char path[512]; /* unix socket, when set */
   uint64_t errors;
   struct wl_rarena arena; /* the replies of the connection (reply_arena.h) */
+  /* what announces changed in the global counters (wl:g) and this worker has not yet sent:
+   * sent ahead of the next batch's commands, or after COUNTERS_MS (swarm_redis.c) */
+  int64_t dpeers, dswarms;
+  uv_timer_t counters;
 };
 
 struct job;
