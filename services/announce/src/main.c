@@ -95,8 +95,7 @@ int main(int argc, char **argv) {
   uv_loop_close(w.loop);
   wl_reglink_release(&w);
   wl_bus_release(&w);
-  wl_scache_release(&w.scache);
-  wl_rarena_release(&w.store.arena);
+  wl_swarm_release(&w.store);
   return 0;
 out:
   return 1;

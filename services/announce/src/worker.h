@@ -37,6 +37,7 @@ struct swarm_store {
   char path[512]; /* unix socket, when set */
   uint64_t errors;
   struct wl_rarena arena; /* the replies of the connection (reply_arena.h) */
+  struct wl_buf cmd;      /* the command being formatted (send_argv) */
   /* what announces changed in the global counters (wl:g) and this worker has not yet sent:
    * sent ahead of the next batch's commands, or after COUNTERS_MS (swarm_redis.c) */
   int64_t dpeers, dswarms;
@@ -137,6 +138,8 @@ void wl_job_reply(struct job *j);
 /* swarm_redis.c */
 int wl_swarm_init(struct swarm_store *st, struct worker *w);
 void wl_swarm_close(struct swarm_store *st);
+/* After the loop has ended: frees the store's buffers and the worker's sample cache. */
+void wl_swarm_release(struct swarm_store *st);
 bool wl_swarm_ready(const struct swarm_store *st);
 /* Each issues the Redis commands of job j; the job's reply is written and sent when they end. */
 void wl_swarm_announce(struct swarm_store *st, struct job *j);
