@@ -443,21 +443,21 @@ static void on_counters_timer(uv_timer_t *t) {
  * a counter off by what they carried (documented in docs/tracker.md). */
 static void announce_follow_up(struct swarm_store *st, const struct sub *sub, int64_t dpeers,
                                uint64_t n0, uint64_t n1, bool added) {
-  char now[24], ttl[24], key[KEY_LEN];
-  size_t nl = fmt_u64(now, (uint64_t)time(NULL)), tl = fmt_u64(ttl, (uint64_t)st->w->cfg->peer_ttl + 3600);
   st->dpeers += dpeers;
   if ((n0 == 0) != (n1 == 0)) st->dswarms += n1 ? 1 : -1;
   if ((st->dpeers || st->dswarms) && !st->closing && !uv_is_active((uv_handle_t *)&st->counters))
     uv_timer_start(&st->counters, on_counters_timer, COUNTERS_MS, 0);
   if (n0 == 0 && n1 > 0) {
+    char now[24];
     const char *argv[] = {"ZADD", "wl:swarms", now, (const char *)sub->info_hash};
-    size_t len[] = {4, 9, nl, 20};
+    size_t len[] = {4, 9, fmt_u64(now, (uint64_t)time(NULL)), 20};
     send_argv(st, on_fire_and_forget, (void *)"index update", 4, argv, len);
   }
   if (!sub->touch && added && (sub->seeder ? sub->ns : sub->nl) == 1) {
+    char key[KEY_LEN], ttl[24];
     swarm_key(key, sub->info_hash, sub->seeder ? 's' : 'l');
     const char *argv[] = {"EXPIRE", key, ttl};
-    size_t len[] = {6, KEY_LEN, tl};
+    size_t len[] = {6, KEY_LEN, fmt_u64(ttl, (uint64_t)st->w->cfg->peer_ttl + 3600)};
     send_argv(st, on_fire_and_forget, (void *)"EXPIRE", 3, argv, len);
   }
 }
