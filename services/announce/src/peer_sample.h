@@ -65,6 +65,7 @@ struct wl_scache_entry {
   uint64_t touched_ms; /* 0: never */
   struct wl_psample *sample;
   uint32_t ns, nl; /* the swarm's seeders and leechers when this worker last saw it */
+  uint64_t done;    /* its completions when this worker last read them (touch) or added one */
 };
 
 struct wl_scache {

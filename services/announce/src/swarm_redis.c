@@ -363,6 +363,7 @@ static void announce_finish(struct sub *sub) {
   if (e) {
     e->ns = (uint32_t)sub->ns;
     e->nl = (uint32_t)sub->nl;
+    if (sub->read_done && sub->done > e->done) e->done = sub->done;
   }
   if (sub->direct && !sub->seeder && sub->ns + sub->nl > (uint64_t)sub->numwant + 1 &&
       w->cfg->peer_sample_ms > 0) {
@@ -597,8 +598,13 @@ static int announce_tx(struct swarm_store *st, struct sub *sub, const struct wl_
     set_arg(j, 0, "ZCARD", 5), set_arg(j, 1, k[i], KEY_LEN);
     rv |= queue(st, sub, 2, i == 0 ? R_NS : R_NL, NULL);
   }
-  set_arg(j, 0, completed ? "INCR" : "GET", completed ? 4 : 3), set_arg(j, 1, k[2], KEY_LEN);
-  rv |= queue(st, sub, 2, R_DONE, NULL);
+  /* the completions go only to the registry, which keeps the highest figure any worker sent:
+   * between touches a worker sends the count it last read or made */
+  sub->read_done = sub->touch || completed;
+  if (sub->read_done) {
+    set_arg(j, 0, completed ? "INCR" : "GET", completed ? 4 : 3), set_arg(j, 1, k[2], KEY_LEN);
+    rv |= queue(st, sub, 2, R_DONE, NULL);
+  }
   if (sub->touch || completed) { /* the TTLs of the swarm's keys */
     for (int i = sub->touch ? 0 : 2; i < 3; i++) {
       set_arg(j, 0, "EXPIRE", 6), set_arg(j, 1, k[i], KEY_LEN);
@@ -679,6 +685,7 @@ static void announce_start(struct swarm_store *st, struct job *j, const struct w
     bool creates = a->event != WL_EV_STOPPED && (sub->seeder ? e->ns : e->nl) == 0;
     sub->touch = creates || e->touched_ms == 0 || now_ms - e->touched_ms >= touch_ms;
     if (sub->touch) e->touched_ms = now_ms ? now_ms : 1;
+    sub->done = e->done; /* replaced when the transaction reads them */
     if (k > 0) sub->sample = wl_scache_sample(&w->scache, e, sub->numwant, now_ms);
   }
   /* Peers: from the sample, else by plain reads pipelined after the transaction, on a set known

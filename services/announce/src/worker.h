@@ -54,7 +54,8 @@ struct sub {
   uint8_t self[18]; /* the announcing peer, packed */
   uint8_t self_len;
   bool seeder;
-  bool touch; /* this announce refreshes TTLs and the sweep's index, trims expired peers */
+  bool touch;     /* this announce refreshes TTLs, trims expired peers */
+  bool read_done; /* the completions are read (a touch) or counted in Redis, else cached */
   uint16_t numwant;
   uint32_t k;                /* size of a sample of a big swarm, per set */
   struct wl_psample *sample; /* answered from this cached sample (a reference), or NULL */
