@@ -9,9 +9,9 @@
  * or left in the last WL_PEER_SAMPLE_MS may be missing from or still in an answer; `complete`,
  * `incomplete` and the requester's own exclusion stay exact.
  *
- * The same cache keeps, per swarm, when this worker last "touched" it (refreshed key TTLs, the
- * sweep's index, trimmed expired peers): an announce does that at most once per touch interval
- * per worker instead of every time.
+ * The same cache keeps, per swarm, when this worker last "touched" it (refreshed key TTLs,
+ * trimmed expired peers, read the completions): an announce does that at most once per touch
+ * interval per worker instead of every time.
  *
  * Not thread-safe: one per worker, used on its loop. */
 #ifndef WL_ANNOUNCE_PEER_SAMPLE_H

@@ -673,9 +673,9 @@ static void announce_start(struct swarm_store *st, struct job *j, const struct w
     k = (size_t)cfg->numwant_default * 2 + 1;
   sub->k = (uint32_t)k;
   /* once per touch interval per swarm (a quarter of the peer TTL, at most a minute) this
-   * worker's announce also refreshes TTLs and the sweep's index and trims expired peers; so
-   * does one that is likely to create the swarm or the requester's set (then the TTL comes in
-   * the same transaction; the follow-up covers a guess that was wrong) */
+   * worker's announce also refreshes the TTLs, trims expired peers and reads the completions;
+   * so does one that is likely to create the swarm or the requester's set (then the TTL comes
+   * in the same transaction; the follow-up covers a guess that was wrong) */
   uint64_t now_ms = uv_now(w->loop);
   uint64_t touch_ms = (uint64_t)cfg->peer_ttl * 250;
   if (touch_ms > 60000) touch_ms = 60000;
