@@ -66,14 +66,22 @@ int wl_buf_appendf(struct wl_buf *b, const char *fmt, ...) {
   return 0;
 }
 
-int wl_buf_append_u64(struct wl_buf *b, uint64_t v) {
-  char tmp[24];
+size_t wl_fmt_u64(char *dst, uint64_t v) {
+  char tmp[WL_U64_DIGITS];
   size_t i = sizeof tmp;
   do {
     tmp[--i] = (char)('0' + v % 10);
     v /= 10;
   } while (v);
-  return wl_buf_append(b, tmp + i, sizeof tmp - i);
+  size_t n = sizeof tmp - i;
+  memcpy(dst, tmp + i, n);
+  dst[n] = '\0';
+  return n;
+}
+
+int wl_buf_append_u64(struct wl_buf *b, uint64_t v) {
+  char tmp[WL_U64_DIGITS + 1];
+  return wl_buf_append(b, tmp, wl_fmt_u64(tmp, v));
 }
 
 int wl_buf_append_i64(struct wl_buf *b, int64_t v) {

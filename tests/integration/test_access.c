@@ -17,18 +17,13 @@
 
 #include "testutil.h"
 
-static struct tu_env shared, env;
-static char stack_dir[600];
+static struct tu_env env;
 static int next_ip = 1;
 
 static const char *peer_ip(char buf[32]) {
   int n = next_ip++;
   snprintf(buf, 32, "127.30.%d.%d", n / 250 % 250, n % 250 + 1);
   return buf;
-}
-
-static void stop_stack(void) {
-  tu_sh("%s/tests/integration/stack.sh stop %s >/dev/null 2>&1", shared.src_dir, stack_dir);
 }
 
 static const char *announce_reason(const char *path, const uint8_t h[20], const char *ip,
@@ -350,17 +345,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s STACK_DIR\n", argv[0]);
     return 2;
   }
-  tu_env_load(&shared, argv[1]);
-  snprintf(stack_dir, sizeof stack_dir, "%s-access", argv[1]);
-  atexit(stop_stack);
-  if (tu_sh("%s/tests/integration/stack.sh start %s %s TRACKER_SECRET=s3cret "
-            "WL_TRUSTED_PROXIES=127.0.0.1/32 WL_HEADER_TIMEOUT=2 WL_MAX_CONNECTIONS_PER_IP=5 "
-            "WL_CORS_ORIGINS=https://ui.example WL_RATE_LIMIT_TABLE=1000",
-            shared.src_dir, stack_dir, shared.build_dir) != 0) {
-    fprintf(stderr, "cannot start the access stack\n");
+  if (tu_own_stack(&env, argv[1], "access",
+                   "TRACKER_SECRET=s3cret WL_TRUSTED_PROXIES=127.0.0.1/32 WL_HEADER_TIMEOUT=2 "
+                   "WL_MAX_CONNECTIONS_PER_IP=5 WL_CORS_ORIGINS=https://ui.example "
+                   "WL_RATE_LIMIT_TABLE=1000") < 0)
     return 1;
-  }
-  tu_env_load(&env, stack_dir);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(passkeys),
       cmocka_unit_test(user_totals_from_deltas),

@@ -15,13 +15,7 @@
 
 #include "testutil.h"
 
-static struct tu_env shared, env;
-static char stack_dir[600];
-
-static void stop_stack(void) {
-  tu_sh("%s/tests/integration/stack.sh stop %s >/dev/null 2>&1", shared.src_dir, stack_dir);
-}
-
+static struct tu_env env;
 /* The integer redis-cli prints for a command against the stack's Redis (-1 on error). The
  * command goes through redis-cli's stdin, whose parser reads \xHH escapes in double quotes:
  * swarm keys hold the raw info hash (see key()). */
@@ -154,15 +148,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s STACK_DIR\n", argv[0]);
     return 2;
   }
-  tu_env_load(&shared, argv[1]);
-  snprintf(stack_dir, sizeof stack_dir, "%s-expiry", argv[1]);
-  atexit(stop_stack);
-  if (tu_sh("%s/tests/integration/stack.sh start %s %s WL_PEER_TTL=2", shared.src_dir, stack_dir,
-            shared.build_dir) != 0) {
-    fprintf(stderr, "cannot start the stack\n");
-    return 1;
-  }
-  tu_env_load(&env, stack_dir);
+  if (tu_own_stack(&env, argv[1], "expiry", "WL_PEER_TTL=2") < 0) return 1;
   curl_global_init(CURL_GLOBAL_ALL);
   const struct CMUnitTest tests[] = {cmocka_unit_test(legacy_swarm_drains),
                                      cmocka_unit_test(expired_peers_leave_live_and_idle_swarms)};

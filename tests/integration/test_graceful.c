@@ -16,12 +16,7 @@
 
 #include "testutil.h"
 
-static struct tu_env shared, env;
-static char stack_dir[600];
-
-static void stop_stack(void) {
-  tu_sh("%s/tests/integration/stack.sh stop %s >/dev/null 2>&1", shared.src_dir, stack_dir);
-}
+static struct tu_env env;
 
 /* The load: SIGTERM to the stack at 1.5 s; clients stop opening connections 100 ms later, or
  * at the first refused connect. */
@@ -65,7 +60,7 @@ static void sigterm_under_load(void **state) {
   uint8_t h[20];
   tu_random_hash(h);
   tu_pct(hx, h, 20);
-  snprintf(pidfile, sizeof pidfile, "%s/run.pid", stack_dir);
+  snprintf(pidfile, sizeof pidfile, "%s/run.pid", env.stack_dir);
   long runpid = tu_read_long(pidfile);
   assert_true(runpid > 0);
   struct graceful g = {.runpid = runpid};
@@ -100,15 +95,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s STACK_DIR\n", argv[0]);
     return 2;
   }
-  tu_env_load(&shared, argv[1]);
-  snprintf(stack_dir, sizeof stack_dir, "%s-graceful", argv[1]);
-  atexit(stop_stack);
-  if (tu_sh("%s/tests/integration/stack.sh start %s %s WL_RATE_LIMIT_RPS=0", shared.src_dir,
-            stack_dir, shared.build_dir) != 0) {
-    fprintf(stderr, "cannot start the stack\n");
-    return 1;
-  }
-  tu_env_load(&env, stack_dir);
+  if (tu_own_stack(&env, argv[1], "graceful", "WL_RATE_LIMIT_RPS=0") < 0) return 1;
   curl_global_init(CURL_GLOBAL_ALL);
   const struct CMUnitTest tests[] = {cmocka_unit_test(sigterm_under_load)};
   return cmocka_run_group_tests(tests, NULL, NULL);

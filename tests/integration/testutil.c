@@ -43,6 +43,28 @@ void tu_env_load(struct tu_env *e, const char *stack_dir) {
   fclose(f);
 }
 
+/* what the exit handler of tu_own_stack stops */
+static char own_src[512], own_dir[600];
+
+static void stop_own_stack(void) {
+  tu_sh("%s/tests/integration/stack.sh stop %s >/dev/null 2>&1", own_src, own_dir);
+}
+
+int tu_own_stack(struct tu_env *e, const char *shared_dir, const char *suffix, const char *vars) {
+  struct tu_env shared;
+  tu_env_load(&shared, shared_dir);
+  snprintf(own_src, sizeof own_src, "%s", shared.src_dir);
+  snprintf(own_dir, sizeof own_dir, "%s-%s", shared_dir, suffix);
+  atexit(stop_own_stack);
+  if (tu_sh("%s/tests/integration/stack.sh start %s %s %s", own_src, own_dir, shared.build_dir,
+            vars) != 0) {
+    fprintf(stderr, "cannot start the %s stack\n", suffix);
+    return -1;
+  }
+  tu_env_load(e, own_dir);
+  return 0;
+}
+
 static size_t on_data(char *p, size_t size, size_t n, void *arg) {
   struct wl_buf *b = arg;
   return wl_buf_append(b, p, size * n) < 0 ? 0 : size * n;

@@ -24,6 +24,10 @@ struct tu_env {
 
 /* Loads STACK_DIR/env; aborts the test program with a message when it is missing. */
 void tu_env_load(struct tu_env *e, const char *stack_dir);
+/* A stack of the test program's own, for settings the shared one (at shared_dir) must not
+ * have: started at <shared_dir>-<suffix> with the VAR=value settings in vars, its env loaded
+ * into *e, stopped when the program exits. One per program. 0, or -1 when it did not start. */
+int tu_own_stack(struct tu_env *e, const char *shared_dir, const char *suffix, const char *vars);
 
 struct tu_resp {
   long status;

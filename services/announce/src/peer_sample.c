@@ -6,7 +6,7 @@
 
 #include "wl/error.h"
 
-static uint64_t next_rand(uint64_t *s) {
+uint64_t wl_psample_rand(uint64_t *s) {
   uint64_t x = *s ? *s : 0x9E3779B97F4A7C15ull; /* xorshift64*: a zero state would stay zero */
   x ^= x >> 12;
   x ^= x << 25;
@@ -33,7 +33,7 @@ static int pick(const struct wl_peer_list *l, size_t want, const uint8_t *self, 
                 uint64_t *rng, const struct wl_peer_out *out) {
   size_t n = l->n4 + l->n6;
   if (want == 0 || n == 0) return 0;
-  size_t j = want >= n ? 0 : (size_t)(next_rand(rng) % n);
+  size_t j = want >= n ? 0 : (size_t)(wl_psample_rand(rng) % n);
   int rv = 0;
   for (size_t i = 0, got = 0; i < n && got < want && rv == 0; i++, j = j + 1 == n ? 0 : j + 1) {
     bool v4 = j < l->n4;

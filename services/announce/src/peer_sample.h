@@ -41,6 +41,9 @@ struct wl_peer_out {
  * packed address, 6 or 18 bytes); a seeder gets leechers only; a leecher gets seeders and
  * leechers in proportion to their numbers. Which peers: a window at a random offset (*rng,
  * xorshift64) of each list, so requesters of one sample get different peers. */
+/* The worker's random numbers (xorshift64*; *s is its state, any value). */
+uint64_t wl_psample_rand(uint64_t *s);
+
 int wl_psample_compose(const struct wl_peer_list *seeders, const struct wl_peer_list *leechers,
                        bool seeder, size_t numwant, const uint8_t *self, size_t self_len,
                        uint64_t *rng, const struct wl_peer_out *out);

@@ -284,34 +284,12 @@ static void set_arg(struct job *j, int i, const char *p, size_t n) {
   j->argvlen[i] = n;
 }
 
-/* Decimal v into dst (at least 21 bytes), NUL-terminated; returns its length. The announce
- * path formats several numbers per announce: snprintf showed in the worker's profile. */
-static size_t fmt_u64(char *dst, uint64_t v) {
-  char tmp[20];
-  size_t n = 0;
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  for (size_t i = 0; i < n; i++) dst[i] = tmp[n - 1 - i];
-  dst[n] = '\0';
-  return n;
-}
-
 /* The key "wl:{H}:<suffix>" of a swarm (H: the raw info hash; see scripts.c). */
 enum { KEY_LEN = 27 };
 static void swarm_key(char dst[KEY_LEN], const uint8_t hash[20], char suffix) {
   memcpy(dst, "wl:{", 4);
   memcpy(dst + 4, hash, 20);
   dst[24] = '}', dst[25] = ':', dst[26] = suffix;
-}
-
-static uint64_t next_rand(uint64_t *s) {
-  uint64_t x = *s ? *s : 1;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  return *s = x;
 }
 
 /* ---- announces: one MULTI/EXEC of plain commands each ------------------------------------
@@ -416,7 +394,7 @@ enum { COUNTERS_MS = 20 };
 
 static void hincrby(struct swarm_store *st, const char *field, int64_t d) {
   char v[24];
-  size_t n = d < 0 ? (v[0] = '-', 1 + fmt_u64(v + 1, (uint64_t)-d)) : fmt_u64(v, (uint64_t)d);
+  size_t n = d < 0 ? (v[0] = '-', 1 + wl_fmt_u64(v + 1, (uint64_t)-d)) : wl_fmt_u64(v, (uint64_t)d);
   const char *argv[] = {"HINCRBY", "wl:g", field, v};
   size_t len[] = {7, 4, strlen(field), n};
   send_argv(st, on_fire_and_forget, (void *)"counter update", 4, argv, len);
@@ -451,14 +429,14 @@ static void announce_follow_up(struct swarm_store *st, const struct sub *sub, in
   if (n0 == 0 && n1 > 0) {
     char now[24];
     const char *argv[] = {"ZADD", "wl:swarms", now, (const char *)sub->info_hash};
-    size_t len[] = {4, 9, fmt_u64(now, (uint64_t)time(NULL)), 20};
+    size_t len[] = {4, 9, wl_fmt_u64(now, (uint64_t)time(NULL)), 20};
     send_argv(st, on_fire_and_forget, (void *)"index update", 4, argv, len);
   }
   if (!sub->touch && added && (sub->seeder ? sub->ns : sub->nl) == 1) {
     char key[KEY_LEN], ttl[24];
     swarm_key(key, sub->info_hash, sub->seeder ? 's' : 'l');
     const char *argv[] = {"EXPIRE", key, ttl};
-    size_t len[] = {6, KEY_LEN, fmt_u64(ttl, (uint64_t)st->w->cfg->peer_ttl + 3600)};
+    size_t len[] = {6, KEY_LEN, wl_fmt_u64(ttl, (uint64_t)st->w->cfg->peer_ttl + 3600)};
     send_argv(st, on_fire_and_forget, (void *)"EXPIRE", 3, argv, len);
   }
 }
@@ -534,7 +512,7 @@ static void on_leechers(redisAsyncContext *ac, void *reply, void *priv) {
 static int read_range(struct swarm_store *st, struct sub *sub, const char *key, uint64_t from,
                       size_t n, redisCallbackFn *cb) {
   char a[24], b[24];
-  size_t la = fmt_u64(a, from), lb = fmt_u64(b, from + n - 1);
+  size_t la = wl_fmt_u64(a, from), lb = wl_fmt_u64(b, from + n - 1);
   const char *argv[4] = {"ZRANGE", key, a, b};
   size_t len[4] = {6, KEY_LEN, la, lb};
   return send_argv(st, cb, sub, 4, argv, len) == REDIS_OK ? 0 : -1;
@@ -564,10 +542,10 @@ static int announce_tx(struct swarm_store *st, struct sub *sub, const struct wl_
   int64_t t = (int64_t)time(NULL);
   uint64_t now = t > 0 ? (uint64_t)t : 0;
   char(*n)[24] = j->nums;
-  size_t ln = fmt_u64(n[0], now);
-  size_t lc = fmt_u64(n[1], now > (uint64_t)cfg->peer_ttl ? now - (uint64_t)cfg->peer_ttl : 0);
-  size_t lk = fmt_u64(n[2], (uint64_t)cfg->peer_ttl + 3600);
-  size_t ld = fmt_u64(n[3], ((uint64_t)cfg->peer_ttl + 3600) * 4);
+  size_t ln = wl_fmt_u64(n[0], now);
+  size_t lc = wl_fmt_u64(n[1], now > (uint64_t)cfg->peer_ttl ? now - (uint64_t)cfg->peer_ttl : 0);
+  size_t lk = wl_fmt_u64(n[2], (uint64_t)cfg->peer_ttl + 3600);
+  size_t ld = wl_fmt_u64(n[3], ((uint64_t)cfg->peer_ttl + 3600) * 4);
   char cutoff[26] = "(";
   memcpy(cutoff + 1, n[1], lc + 1);
   sub->nplan = 0;
@@ -614,8 +592,8 @@ static int announce_tx(struct swarm_store *st, struct sub *sub, const struct wl_
   }
   if (a->user_id_len > 0) { /* passkey: per-user accounting (scripts.c) */
     int ul = snprintf(k[4], sizeof k[4], "wl:user:%.*s", (int)a->user_id_len, a->user_id);
-    size_t lu = fmt_u64(n[4], a->uploaded), lw = fmt_u64(n[5], a->downloaded);
-    size_t le = fmt_u64(n[6], a->event);
+    size_t lu = wl_fmt_u64(n[4], a->uploaded), lw = wl_fmt_u64(n[5], a->downloaded);
+    size_t le = wl_fmt_u64(n[6], a->event);
     const char *argv[] = {"EVAL", wl_lua_account, "4", k[3], k[4], k[0], k[1], self,
                           n[4], n[5], n[6], n[2], sub->touch ? "1" : "0"};
     size_t len[] = {4, strlen(wl_lua_account), 1, KEY_LEN, (size_t)ul, KEY_LEN, KEY_LEN,
@@ -693,8 +671,8 @@ static void announce_start(struct swarm_store *st, struct job *j, const struct w
   uint64_t range_s = 0, range_l = 0;
   if (!sub->sample && k > 0) {
     sub->direct = true;
-    if (e && e->ns > k) range_s = next_rand(&w->rng) % (e->ns - k + 1);
-    if (e && e->nl > k) range_l = next_rand(&w->rng) % (e->nl - k + 1);
+    if (e && e->ns > k) range_s = wl_psample_rand(&w->rng) % (e->ns - k + 1);
+    if (e && e->nl > k) range_l = wl_psample_rand(&w->rng) % (e->nl - k + 1);
   }
   if (announce_tx(st, sub, a) < 0) {
     /* only when the connection is going away: its callbacks fail what was queued */
@@ -754,12 +732,10 @@ static void on_scrape_item(redisAsyncContext *ac, void *reply, void *priv) {
   int n = sub->got++;
   struct wl_scrape_file *f = (struct wl_scrape_file *)sub->j->part[sub->idx].data + n / 3;
   uint64_t v = 0;
-  if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 0)
-    v = (uint64_t)r->integer;
-  else if (r && r->type == REDIS_REPLY_STRING)
-    v = strtoull(r->str, NULL, 10);
-  else if (r == NULL || r->type == REDIS_REPLY_ERROR)
+  if (r == NULL || r->type == REDIS_REPLY_ERROR)
     sub->failed = true;
+  else
+    v = reply_u64(r);
   if (n % 3 == 0) f->complete = v;
   else if (n % 3 == 1) f->downloaded = v;
   else f->incomplete = v;
@@ -794,7 +770,7 @@ static void scrape_item_start(struct swarm_store *st, struct job *j, const struc
     return;
   }
   char cutoff[24], key[KEY_LEN];
-  size_t cl = fmt_u64(cutoff, (uint64_t)(time(NULL) - w->cfg->peer_ttl));
+  size_t cl = wl_fmt_u64(cutoff, (uint64_t)(time(NULL) - w->cfg->peer_ttl));
   static const char suffix[] = "sdl";
   const struct wl_scrape_file *files = (const struct wl_scrape_file *)rec->data;
   for (size_t i = 0; i < n; i++) {

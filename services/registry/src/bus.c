@@ -31,29 +31,22 @@ enum {
 /* The snapshot a worker asks for when it starts: blocked swarms with their reasons, and the
  * registered swarms (curated mode). */
 static int reply_blocklist(struct wl_registry *reg, struct wl_buf *out) {
-  struct wl_buf blocked, texts, registered;
-  size_t *ends = NULL, cap = 0, n = 0;
+  /* the reasons' texts one after another in texts, where each ends in ends (size_t each) */
+  struct wl_buf blocked, texts, ends, registered;
   struct wl_str *reasons = NULL;
+  size_t n = 0;
   int rv = 0, rc;
   wl_buf_init(&blocked, (size_t)20 * 10000000);
   wl_buf_init(&texts, (size_t)4096 * 10000000);
+  wl_buf_init(&ends, sizeof(size_t) * 10000000);
   wl_buf_init(&registered, (size_t)20 * 20000000);
   sqlite3_stmt *st = reg->st.blocked_all;
   while (rv == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (sqlite3_column_bytes(st, 0) != 20) continue;
-    if (n == cap) {
-      size_t *grown = realloc(ends, (cap ? cap * 2 : 256) * sizeof *ends);
-      if (grown == NULL) {
-        rv = WL_ENOMEM;
-        break;
-      }
-      ends = grown;
-      cap = cap ? cap * 2 : 256;
-    }
     const char *why = (const char *)sqlite3_column_text(st, 1);
     rv = wl_buf_append(&blocked, sqlite3_column_blob(st, 0), 20);
     if (rv == 0 && why) rv = wl_buf_append(&texts, why, strlen(why));
-    ends[n++] = texts.len;
+    if (rv == 0) rv = wl_buf_append(&ends, &texts.len, sizeof texts.len);
   }
   wl__registry_done(st);
   if (rv == 0 && rc != SQLITE_DONE) rv = wl__registry_sqlerr(reg, "reading the blocklist");
@@ -63,12 +56,14 @@ static int reply_blocklist(struct wl_registry *reg, struct wl_buf *out) {
       rv = wl_buf_append(&registered, sqlite3_column_blob(st, 0), 20);
   wl__registry_done(st);
   if (rv == 0 && rc != SQLITE_DONE) rv = wl__registry_sqlerr(reg, "reading the registered swarms");
+  n = blocked.len / 20;
   if (rv == 0 && n > 0) {
     reasons = calloc(n, sizeof *reasons);
     if (reasons == NULL) rv = WL_ENOMEM;
+    const size_t *end = (const size_t *)(void *)ends.data;
     for (size_t i = 0; rv == 0 && i < n; i++) {
-      size_t start = i ? ends[i - 1] : 0;
-      reasons[i] = (struct wl_str){(const char *)texts.data + start, ends[i] - start};
+      size_t start = i ? end[i - 1] : 0;
+      reasons[i] = (struct wl_str){(const char *)texts.data + start, end[i] - start};
     }
   }
   if (rv == 0)
@@ -76,9 +71,9 @@ static int reply_blocklist(struct wl_registry *reg, struct wl_buf *out) {
                                        registered.len / 20);
   if (rv < 0) WL_ERROR("registry", "cannot answer a blocklist snapshot: %s", wl_strerror(rv));
   free(reasons);
-  free(ends);
   wl_buf_release(&blocked);
   wl_buf_release(&texts);
+  wl_buf_release(&ends);
   wl_buf_release(&registered);
   return rv;
 }
