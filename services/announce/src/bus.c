@@ -1,8 +1,11 @@
-/* The worker's side of the announce bus: an NNG rep socket dialed to the gateway, with
- * WL_WORKER_INFLIGHT contexts each receiving one request at a time. Receive completions run on
- * NNG threads and are handed to the loop through the uvnng queue (one wake-up per burst); the
- * reply is sent from the loop with an async send, whose completion starts the next receive
- * directly on the NNG thread. */
+/* The worker's side of the announce bus: one connection dialed to the gateway's listener
+ * (WL_ANNOUNCE_BUS; wl/uvlink.h), read and answered on the worker's loop. It says HELLO first;
+ * each REQ frame takes one of WL_WORKER_INFLIGHT jobs, whose REP goes back with the same id.
+ * With every job busy the connection is paused, so a flood waits in the socket, not in memory.
+ * A lost gateway is dialed again (50 ms, doubling to 1 s); replies of requests that came on
+ * the lost connection are dropped (the gateway sent them to another worker). On SIGTERM the
+ * worker says BYE: the gateway sends nothing new, and the drain in main.c waits for the jobs
+ * in flight. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,48 +13,27 @@
 #include "wl/log.h"
 #include "worker.h"
 
-static void job_process(struct wl_uvnng_item *item);
+enum { REQUEST_MAX = 1 << 20, REDIAL_MIN_MS = 50, REDIAL_MAX_MS = 1000 };
 
-static void job_cb(void *arg) {
-  struct job *j = arg;
+static void job_process(struct job *j);
+static void dial(struct worker *w);
+
+static void job_free(struct job *j) {
   struct worker *w = j->w;
-  int rv = nng_aio_result(j->aio);
-  if (j->sending) {
-    j->sending = false;
-    __atomic_sub_fetch(&w->busy, 1, __ATOMIC_RELEASE);
-    if (rv != 0) nng_msg_free(nng_aio_get_msg(j->aio));
-    if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) return;
-  } else {
-    if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) return;
-    if (rv != 0) {
-      WL_WARN("announce", "bus receive failed: %s", nng_strerror(rv));
-    } else {
-      j->req = nng_aio_get_msg(j->aio);
-      __atomic_add_fetch(&w->busy, 1, __ATOMIC_RELAXED);
-      wl_uvnng_post(&w->q, &j->item, job_process);
-      return;
-    }
-  }
-  nng_ctx_recv(j->ctx, j->aio);
+  w->busy--;
+  j->next_free = w->free_jobs;
+  w->free_jobs = j;
+  if (w->link.paused) wl_uvlink_resume(&w->link);
 }
 
-/* Sends j->out as the reply and frees the request. Loop thread. */
+/* Sends j->out as the reply and frees the job. */
 void wl_job_reply(struct job *j) {
-  nng_msg *msg;
+  struct worker *w = j->w;
   wl_proto_in_release(&j->in);
-  if (j->req) {
-    nng_msg_free(j->req);
-    j->req = NULL;
-  }
-  if (nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, j->out.data, j->out.len) != 0) {
-    WL_ERROR("announce", "out of memory building a reply");
-    __atomic_sub_fetch(&j->w->busy, 1, __ATOMIC_RELEASE);
-    nng_ctx_recv(j->ctx, j->aio);
-    return;
-  }
-  j->sending = true;
-  nng_aio_set_msg(j->aio, msg);
-  nng_ctx_send(j->ctx, j->aio);
+  if (w->bus_state == BUS_UP && j->link_gen == w->link_gen &&
+      wl_uvlink_send(&w->link, WL_FRAME_REP, j->id, j->out.data, j->out.len) < 0)
+    WL_ERROR("announce", "cannot send a reply of %zu bytes", j->out.len);
+  job_free(j);
 }
 
 static void reply_error(struct job *j, int64_t code, const char *text) {
@@ -60,11 +42,10 @@ static void reply_error(struct job *j, int64_t code, const char *text) {
   wl_job_reply(j);
 }
 
-static void job_process(struct wl_uvnng_item *item) {
-  struct job *j = (struct job *)item;
+static void job_process(struct job *j) {
   struct worker *w = j->w;
   wl_buf_reset(&j->out);
-  int rv = wl_proto_in_init(&j->in, nng_msg_body(j->req), nng_msg_len(j->req));
+  int rv = wl_proto_in_init(&j->in, j->req.data, j->req.len);
   if (rv < 0) {
     WL_WARN("announce", "malformed request on the bus: %s", j->in.reason);
     reply_error(j, WL_EPROTO, j->in.reason);
@@ -124,58 +105,131 @@ static void job_process(struct wl_uvnng_item *item) {
   reply_error(j, WL_EPROTO, j->in.reason);
 }
 
+static bool on_frame(struct wl_uvlink *l, const struct wl_frame *f) {
+  struct worker *w = l->data;
+  if (f->kind != WL_FRAME_REQ) {
+    WL_WARN("announce", "the gateway sent a bus frame of kind %u: reconnecting", f->kind);
+    wl_uvlink_close(l);
+    return true;
+  }
+  struct job *j = w->free_jobs;
+  if (j == NULL) return false; /* paused until a job is free */
+  wl_buf_reset(&j->req);
+  if (wl_buf_append(&j->req, f->p, f->n) < 0) {
+    WL_ERROR("announce", "out of memory for a request of %zu bytes: reconnecting", f->n);
+    wl_uvlink_close(l);
+    return true;
+  }
+  w->free_jobs = j->next_free;
+  w->busy++;
+  j->id = f->id;
+  j->link_gen = w->link_gen;
+  job_process(j);
+  return true;
+}
+
+static void on_redial(uv_timer_t *t) { dial(t->data); }
+
+static void redial_later(struct worker *w) {
+  w->bus_state = BUS_IDLE;
+  if (w->stopping) return;
+  uv_timer_start(&w->redial, on_redial, w->redial_ms, 0);
+  w->redial_ms = w->redial_ms * 2 > REDIAL_MAX_MS ? REDIAL_MAX_MS : w->redial_ms * 2;
+}
+
+static void on_link_close(struct wl_uvlink *l, const char *why) {
+  struct worker *w = l->data;
+  if (!w->stopping)
+    WL_WARN("announce", "lost the gateway at %s (%s); dialing again", w->bus_url,
+            why ? why : "closed");
+  w->link_gen++; /* replies of requests in flight are dropped: the gateway resends them */
+  w->redial_ms = REDIAL_MIN_MS;
+  redial_later(w);
+}
+
+static void on_dialed(struct wl_uvlink *l, int status) {
+  struct worker *w = l->data;
+  if (status < 0) {
+    if (w->dial_failures++ % 30 == 0 && !w->stopping)
+      WL_INFO("announce", "cannot reach the gateway at %s yet (%s); retrying", w->bus_url,
+              uv_strerror(status));
+    redial_later(w);
+    return;
+  }
+  w->bus_state = BUS_UP;
+  w->dial_failures = 0;
+  w->redial_ms = REDIAL_MIN_MS;
+  w->link_gen++;
+  w->bye_sent = false;
+  wl_uvlink_send(l, WL_FRAME_HELLO, 0, WL_FRAME_HELLO_TEXT, strlen(WL_FRAME_HELLO_TEXT));
+  if (w->stopping) wl_bus_bye(w);
+  WL_INFO("announce", "connected to the gateway at %s", w->bus_url);
+}
+
+static void dial(struct worker *w) {
+  if (w->stopping) return;
+  w->bus_state = BUS_DIALING;
+  if (wl_uvlink_connect(&w->link, w->loop, &w->bus_addr, on_dialed) < 0) {
+    WL_WARN("announce", "cannot dial %s", w->bus_url);
+    redial_later(w);
+  }
+}
+
 int wl_bus_start(struct worker *w) {
-  char url[600];
-  int rv = wl_config_endpoint(w->cfg, w->cfg->announce_bus, "announce.ipc", url, sizeof url);
+  char why[200];
+  int rv = wl_config_endpoint(w->cfg, w->cfg->announce_bus, "announce.ipc", w->bus_url,
+                              sizeof w->bus_url);
   if (rv < 0) return rv;
-  if (nng_rep0_open(&w->rep) != 0) return WL_ENOMEM;
-  nng_setopt_ms(w->rep, NNG_OPT_RECONNMINT, 50);
-  nng_setopt_ms(w->rep, NNG_OPT_RECONNMAXT, 1000);
-  nng_setopt_size(w->rep, NNG_OPT_RECVMAXSZ, 1 << 20);
+  if (wl_uvaddr_parse(w->bus_url, &w->bus_addr, why, sizeof why) < 0) {
+    WL_ERROR("announce", "WL_ANNOUNCE_BUS: %s", why);
+    return WL_EINVAL;
+  }
   w->njobs = (size_t)w->cfg->worker_inflight;
   w->jobs = calloc(w->njobs, sizeof *w->jobs);
   if (w->jobs == NULL) return WL_ENOMEM;
-  for (size_t i = 0; i < w->njobs; i++) {
+  for (size_t i = w->njobs; i-- > 0;) {
     struct job *j = &w->jobs[i];
     j->w = w;
+    wl_buf_init(&j->req, REQUEST_MAX);
     wl_buf_init(&j->out, 16 << 20);
     wl_buf_init(&j->tmp, 8 << 20);
     wl_buf_init(&j->tmp6, 8 << 20);
     for (int k = 0; k < 4; k++) wl_buf_init(&j->lists[k], 8 << 20);
     for (int k = 0; k < WL_ANNOUNCE_BATCH_MAX; k++) wl_buf_init(&j->part[k], 8 << 20);
     msgpack_unpacked_init(&j->in.up);
-    if (nng_ctx_open(&j->ctx, w->rep) != 0 || nng_aio_alloc(&j->aio, job_cb, j) != 0)
-      return WL_ENOMEM;
+    j->next_free = w->free_jobs;
+    w->free_jobs = j;
   }
-  /* Non-blocking dial: keeps retrying in the background until the gateway listens. */
-  rv = nng_dial(w->rep, url, NULL, NNG_FLAG_NONBLOCK);
-  if (rv != 0) {
-    WL_ERROR("announce", "cannot dial %s: %s", url, nng_strerror(rv));
-    return WL_EIO;
-  }
-  for (size_t i = 0; i < w->njobs; i++) nng_ctx_recv(w->jobs[i].ctx, w->jobs[i].aio);
-  WL_INFO("announce", "dialing the gateway at %s with %zu requests in flight", url, w->njobs);
+  wl_uvlink_init(&w->link, REQUEST_MAX, on_frame, on_link_close, w);
+  uv_timer_init(w->loop, &w->redial);
+  w->redial.data = w;
+  w->redial_ms = REDIAL_MIN_MS;
+  dial(w);
+  WL_INFO("announce", "dialing the gateway at %s with %zu requests in flight", w->bus_url,
+          w->njobs);
   return 0;
 }
 
-int wl_bus_busy(struct worker *w) { return __atomic_load_n(&w->busy, __ATOMIC_ACQUIRE); }
+int wl_bus_busy(struct worker *w) { return w->busy; }
+
+void wl_bus_bye(struct worker *w) {
+  if (w->bus_state != BUS_UP || w->bye_sent) return;
+  if (wl_uvlink_send(&w->link, WL_FRAME_BYE, 0, NULL, 0) == 0) w->bye_sent = true;
+}
 
 void wl_bus_stop(struct worker *w) {
-  /* Closing the socket aborts every pending receive (NNG_ECLOSED); requests already being
-   * served finish on the loop but their replies cannot be sent: the gateway's req socket
-   * resends them to another worker (at-least-once delivery). */
-  nng_close(w->rep);
-  for (size_t i = 0; i < w->njobs; i++) {
-    nng_aio_stop(w->jobs[i].aio);
-  }
+  /* Requests that come after the BYE and the drain are not answered: the gateway sends them
+   * again to another worker when the connection closes (at-least-once delivery). */
+  uv_timer_stop(&w->redial);
+  uv_close((uv_handle_t *)&w->redial, NULL);
+  if (w->bus_state != BUS_IDLE) wl_uvlink_close(&w->link);
 }
 
 void wl_bus_release(struct worker *w) {
   for (size_t i = 0; i < w->njobs; i++) {
     struct job *j = &w->jobs[i];
-    nng_aio_free(j->aio);
     wl_proto_in_release(&j->in);
-    if (j->req) nng_msg_free(j->req);
+    wl_buf_release(&j->req);
     wl_buf_release(&j->out);
     wl_buf_release(&j->tmp);
     wl_buf_release(&j->tmp6);
@@ -185,4 +239,5 @@ void wl_bus_release(struct worker *w) {
   free(w->jobs);
   w->jobs = NULL;
   w->njobs = 0;
+  wl_uvlink_release(&w->link);
 }

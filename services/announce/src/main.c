@@ -36,6 +36,7 @@ static void on_signal(uv_signal_t *h, int signum) {
   if (w->stopping) return;
   w->stopping = true;
   WL_INFO("announce", "signal %d: finishing requests in flight, then stopping", signum);
+  wl_bus_bye(w);
   w->drain_started = uv_now(w->loop);
   uv_timer_init(w->loop, &w->drain_timer);
   w->drain_timer.data = w;

@@ -1,5 +1,5 @@
-/* The announce worker: one libuv loop, one NNG rep socket dialed to the gateway with many
- * contexts in flight, one hiredis async connection on the same loop, and a link to the
+/* The announce worker: one libuv loop, one announce-bus connection dialed to the gateway
+ * (wl/uvlink.h) with many requests in flight, one hiredis async connection on the same loop, and a link to the
  * registry (blocklist snapshot + events, swarm figures pushed once a second). */
 #ifndef WL_ANNOUNCE_WORKER_H
 #define WL_ANNOUNCE_WORKER_H
@@ -8,7 +8,6 @@
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/push.h>
 #include <nng/protocol/pubsub0/sub.h>
-#include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,6 +16,7 @@
 #include "wl/buf.h"
 #include "wl/config.h"
 #include "wl/hashmap.h"
+#include "wl/uvlink.h"
 #include "wl/uvnng.h"
 #include "peer_sample.h"
 #include "reply_arena.h"
@@ -68,14 +68,13 @@ struct sub {
   uint64_t ns, nl, done, observed_us;
 };
 
-/* One request in flight: an NNG context with its aio, the decoded request, the reply. */
+/* One request in flight: its copy of the request, the decoded request, the reply. */
 struct job {
-  struct wl_uvnng_item item;
   struct worker *w;
-  nng_ctx ctx;
-  nng_aio *aio;
-  bool sending;
-  nng_msg *req;
+  struct job *next_free;
+  uint32_t id;       /* the request's id on the bus */
+  uint32_t link_gen; /* the connection it came on: a reply never goes to a later one */
+  struct wl_buf req;
   struct wl_proto_in in;
   struct wl_msg_announce ann;
   uint8_t swarm_hash[20];
@@ -99,9 +98,19 @@ struct job {
 struct worker {
   const struct wl_config *cfg;
   uv_loop_t *loop;
-  struct wl_uvnng q;
-  nng_socket rep;
+  struct wl_uvnng q; /* the registry link's NNG completions */
+  /* the announce bus (bus.c) */
+  struct wl_uvlink link;
+  struct wl_uvaddr bus_addr;
+  char bus_url[600];
+  enum { BUS_IDLE, BUS_DIALING, BUS_UP } bus_state;
+  uint32_t link_gen;
+  uv_timer_t redial;
+  uint64_t redial_ms; /* the next wait before dialing again: 50 ms, doubling to 1 s */
+  int dial_failures;  /* in a row (logged on the first, then every 30th) */
+  bool bye_sent;
   struct job *jobs;
+  struct job *free_jobs;
   size_t njobs;
   struct swarm_store store;
   struct wl_scache scache; /* hot swarms' peer samples, last touch per swarm (peer_sample.h) */
@@ -121,7 +130,7 @@ struct worker {
   uv_signal_t sigterm, sigint;
   bool stopping;
   uint64_t announces, scrapes, failures;
-  int busy; /* jobs between receive and sent reply (atomic: decremented on NNG threads) */
+  int busy; /* jobs between receive and sent reply */
   uv_timer_t drain_timer;
   uint64_t drain_started;
   int drain_quiet; /* consecutive 50 ms ticks with nothing in flight */
@@ -134,6 +143,8 @@ void wl_bus_stop(struct worker *w);
 void wl_bus_release(struct worker *w);
 /* Requests received and not yet answered. */
 int wl_bus_busy(struct worker *w);
+/* Tells the gateway this worker stops: it sends nothing new (SIGTERM). */
+void wl_bus_bye(struct worker *w);
 void wl_job_reply(struct job *j);
 
 /* swarm_redis.c */

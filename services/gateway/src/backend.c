@@ -1,10 +1,8 @@
-/* The gateway's bus clients. Announce: an NNG req socket that LISTENS (workers dial in, so
- * `--scale announce=N` needs no configuration); registry: a req socket that dials the registry.
- * Every call takes a pooled request object with its own NNG context and aio (many in flight,
- * no allocation per call after warm-up). The send completion starts the receive on the NNG
- * thread; only the final completion is handed to the loop, through the uvnng queue.
- * NNG_OPT_REQ_RESENDTIME makes a request to a worker that hangs go to another one; a worker
- * that dies is bypassed at once (its pipe closes and req resends). */
+/* The gateway's registry client: an NNG req socket that dials the registry. Every call takes a
+ * pooled request object with its own NNG context and aio (many in flight, no allocation per
+ * call after warm-up). The send completion starts the receive on the NNG thread; only the
+ * final completion is handed to the loop, through the uvnng queue. Calls for the announce
+ * workers go to the announce bus (abus.c). */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +16,7 @@
 enum { POOL_MAX = 65536 };
 
 static void breq_loop(struct wl_uvnng_item *item) {
-  struct breq *r = (struct breq *)item;
+  struct breq *r = (struct breq *)(void *)((char *)item - offsetof(struct breq, item));
   struct gw *gw = r->gw;
   struct backend *b = &gw->bk[r->bk];
   int rv = 0;
@@ -59,6 +57,7 @@ static void breq_cb(void *arg) {
 
 struct breq *wl_backend_call(struct gw *gw, enum backend_id bk, const void *msg, size_t len,
                              int timeout_ms, breq_fn fn, void *arg) {
+  if (bk == BK_ANNOUNCE) return wl_abus_call(gw, msg, len, timeout_ms, fn, arg);
   struct backend *b = &gw->bk[bk];
   struct breq *r = b->free;
   if (r) {
@@ -120,32 +119,21 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg) {
 
 int wl_backend_start(struct gw *gw) {
   char url[600];
-  int rv;
-  for (int i = 0; i < 2; i++) {
-    struct backend *b = &gw->bk[i];
-    pthread_mutex_init(&b->mu, NULL);
-    if (nng_req0_open(&b->sock) != 0) return WL_ENOMEM;
-    b->cap = POOL_MAX;
-    nng_setopt_size(b->sock, NNG_OPT_RECVMAXSZ, 128u << 20);
-    nng_setopt_ms(b->sock, NNG_OPT_RECONNMINT, 50);
-    nng_setopt_ms(b->sock, NNG_OPT_RECONNMAXT, 1000);
-    /* resend to another worker if one does not answer; at-least-once delivery */
-    nng_setopt_ms(b->sock, NNG_OPT_REQ_RESENDTIME, i == BK_ANNOUNCE ? 2000 : NNG_DURATION_INFINITE);
-    nng_pipe_notify(b->sock, NNG_PIPE_EV_ADD_POST, on_pipe, b);
-    nng_pipe_notify(b->sock, NNG_PIPE_EV_REM_POST, on_pipe, b);
-  }
-  rv = wl_config_endpoint(gw->cfg, gw->cfg->announce_bus, "announce.ipc", url, sizeof url);
+  struct backend *b = &gw->bk[BK_REGISTRY];
+  pthread_mutex_init(&b->mu, NULL);
+  if (nng_req0_open(&b->sock) != 0) return WL_ENOMEM;
+  b->cap = POOL_MAX;
+  nng_setopt_size(b->sock, NNG_OPT_RECVMAXSZ, 128u << 20);
+  nng_setopt_ms(b->sock, NNG_OPT_RECONNMINT, 50);
+  nng_setopt_ms(b->sock, NNG_OPT_RECONNMAXT, 1000);
+  nng_setopt_ms(b->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+  nng_pipe_notify(b->sock, NNG_PIPE_EV_ADD_POST, on_pipe, b);
+  nng_pipe_notify(b->sock, NNG_PIPE_EV_REM_POST, on_pipe, b);
+  int rv = wl_abus_start(gw);
   if (rv < 0) return rv;
-  if (strncmp(url, "ipc://", 6) == 0) remove(url + 6); /* a stale socket file of a dead gateway */
-  rv = nng_listen(gw->bk[BK_ANNOUNCE].sock, url, NULL, 0);
-  if (rv != 0) {
-    WL_ERROR("gateway", "cannot listen for announce workers on %s: %s", url, nng_strerror(rv));
-    return WL_EIO;
-  }
-  WL_INFO("gateway", "announce workers dial %s", url);
   rv = wl_config_endpoint(gw->cfg, gw->cfg->registry_bus, "registry.ipc", url, sizeof url);
   if (rv < 0) return rv;
-  rv = nng_dial(gw->bk[BK_REGISTRY].sock, url, NULL, NNG_FLAG_NONBLOCK);
+  rv = nng_dial(b->sock, url, NULL, NNG_FLAG_NONBLOCK);
   if (rv != 0) {
     WL_ERROR("gateway", "cannot dial the registry at %s: %s", url, nng_strerror(rv));
     return WL_EIO;
@@ -154,22 +142,22 @@ int wl_backend_start(struct gw *gw) {
 }
 
 void wl_backend_stop(struct gw *gw) {
-  for (int i = 0; i < 2; i++) nng_close(gw->bk[i].sock); /* no pipe events after this */
+  wl_abus_stop(gw);
+  struct backend *b = &gw->bk[BK_REGISTRY];
+  nng_close(b->sock); /* no pipe events after this */
   /* The loop has ended: calls still in flight are aborted by the close. Wait for each aio's
    * callback (nng_aio_stop), then free what it holds; their loop hand-offs are never run. */
-  for (int i = 0; i < 2; i++) {
-    struct breq *r = gw->bk[i].all;
-    while (r) {
-      struct breq *next = r->next_all;
-      nng_aio_stop(r->aio);
-      if (r->reply) nng_msg_free(r->reply);
-      nng_msg *m = nng_aio_get_msg(r->aio);
-      if (r->sending && m) nng_msg_free(m);
-      nng_aio_free(r->aio);
-      free(r);
-      r = next;
-    }
-    gw->bk[i].all = gw->bk[i].free = NULL;
-    pthread_mutex_destroy(&gw->bk[i].mu);
+  struct breq *r = b->all;
+  while (r) {
+    struct breq *next = r->next_all;
+    nng_aio_stop(r->aio);
+    if (r->reply) nng_msg_free(r->reply);
+    nng_msg *m = nng_aio_get_msg(r->aio);
+    if (r->sending && m) nng_msg_free(m);
+    nng_aio_free(r->aio);
+    free(r);
+    r = next;
   }
+  b->all = b->free = NULL;
+  pthread_mutex_destroy(&b->mu);
 }

@@ -14,6 +14,7 @@
 #include "wl/buf.h"
 #include "wl/config.h"
 #include "wl/hashmap.h"
+#include "wl/uvlink.h"
 #include "wl/uvnng.h"
 
 struct gw;
@@ -92,22 +93,31 @@ struct conn {
   struct conn *next_waiter;
 };
 
-/* ---- backends (backend.c) ---- */
+/* ---- backends (backend.c: the registry over NNG; abus.c: the announce workers) ---- */
 enum backend_id { BK_ANNOUNCE = 0, BK_REGISTRY = 1 };
 typedef void (*breq_fn)(struct breq *r, int result, const void *reply, size_t len);
+struct wlink;
 struct breq {
-  struct wl_uvnng_item item;
   struct gw *gw;
   enum backend_id bk;
+  breq_fn fn;
+  void *arg;
+  struct breq *next_free;
+  struct breq *next_all; /* every request object of the backend, for the final release */
+  /* registry (NNG) */
+  struct wl_uvnng_item item;
   nng_ctx ctx;
   nng_aio *aio;
   bool sending;
   int result;
   nng_msg *reply;
-  breq_fn fn;
-  void *arg;
-  struct breq *next_free;
-  struct breq *next_all; /* every request object of the backend, for the final release */
+  /* announce bus (abus.c) */
+  uint32_t id;              /* slot index | generation << 16: a late reply never matches */
+  struct wlink *link;       /* the worker it was sent to; NULL while waiting for one */
+  struct wl_buf msg;        /* the request, kept for a resend */
+  uint64_t deadline_ms;     /* answered WL_ETIMEOUT then */
+  uint64_t resend_ms;       /* sent to another worker then, if still unanswered */
+  struct breq *prev, *next; /* the bus's requests in flight */
 };
 
 struct backend {
@@ -123,12 +133,30 @@ struct backend {
   int nids;
 };
 
+/* The announce bus (abus.c): workers dial the gateway and say HELLO; requests go to the ready
+ * worker with the fewest in flight. */
+struct abus {
+  struct wl_uvlisten ls;
+  bool listening, stopping;
+  char path[512]; /* the socket file to remove at the end (ipc) */
+  struct wlink *links;
+  int ready; /* workers that said HELLO and not BYE */
+  struct breq **slots; /* by id & 0xffff */
+  size_t total;
+  struct breq *free;
+  struct breq *inflight; /* sent or waiting for a worker, newest first */
+  uv_timer_t tick;       /* timeouts, resends, requests waiting for a worker */
+  uint32_t rr;           /* round robin among equally loaded workers */
+  uint64_t resent, stale; /* requests sent again; replies that matched nothing */
+};
+
 struct gw {
   const struct wl_config *cfg;
   uv_loop_t *loop;
   uv_tcp_t listener;
   struct wl_uvnng q;
-  struct backend bk[2];
+  struct backend bk[2]; /* [BK_ANNOUNCE] is unused: the announce bus is `abus` */
+  struct abus abus;
   struct metrics m;
   struct wl_buf scratch; /* per-request scratch, reset per use */
   size_t nconns;
@@ -180,6 +208,12 @@ void wl_backend_stop(struct gw *gw);
  * runs then). */
 struct breq *wl_backend_call(struct gw *gw, enum backend_id bk, const void *msg, size_t len,
                              int timeout_ms, breq_fn fn, void *arg);
+
+/* abus.c: the announce bus (wl_backend_call with BK_ANNOUNCE comes here) */
+int wl_abus_start(struct gw *gw);
+void wl_abus_stop(struct gw *gw);
+struct breq *wl_abus_call(struct gw *gw, const void *msg, size_t len, int timeout_ms, breq_fn fn,
+                          void *arg);
 
 /* registry_proxy.c */
 /* True when the request carries the right X-Weightless-Key (constant time), or none is set. */

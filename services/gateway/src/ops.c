@@ -229,9 +229,13 @@ static void render_metrics(struct conn *c) {
   for (int i = 0; i < 2; i++)
     wl_buf_appendf(&b, "tracker_backend_timeouts_total{service=\"%s\"} %llu\n", svc[i],
                    (unsigned long long)m->backend_timeouts[i]);
-  metric(&b, "tracker_announce_workers_connected", "gauge", "Announce workers connected to this gateway");
-  wl_buf_appendf(&b, "tracker_announce_workers_connected %d\n",
-                 __atomic_load_n(&gw->bk[BK_ANNOUNCE].pipes, __ATOMIC_RELAXED));
+  metric(&b, "tracker_announce_workers_connected", "gauge",
+         "Announce workers connected to this gateway and taking requests");
+  wl_buf_appendf(&b, "tracker_announce_workers_connected %d\n", gw->abus.ready);
+  metric(&b, "tracker_announce_bus_resent_total", "counter",
+         "Announce bus requests sent again to another worker (a worker died, hung or was slow)");
+  wl_buf_appendf(&b, "tracker_announce_bus_resent_total %llu\n",
+                 (unsigned long long)gw->abus.resent);
   metric(&b, "tracker_registry_stats_lag_seconds", "gauge",
          "How old the swarm figures last applied by the registry were");
   wl_buf_appendf(&b, "tracker_registry_stats_lag_seconds %.3f\n",

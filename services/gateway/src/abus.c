@@ -1,0 +1,289 @@
+/* The gateway's side of the announce bus: a libuv listener (ipc:// or tcp://, WL_ANNOUNCE_BUS)
+ * that announce workers dial, frames of wl/frame.h on each connection, all on the gateway's
+ * loop (wl/uvlink.h says why this is not NNG). `--scale announce=N` needs no configuration:
+ * a worker that connects and says HELLO takes requests at once.
+ *
+ * A request goes to the ready worker with the fewest requests in flight. It is kept until
+ * answered, so that it can be sent again: at once to another worker when its worker's
+ * connection closes (a worker killed loses nothing), and after RESEND_MS to another worker when
+ * its worker does not answer (a hung worker). Delivery is at least once, as with NNG's req
+ * resends before. A worker that stops says BYE first: it gets nothing new and answers what it
+ * has, so a scale-down resends nothing. With no worker connected, requests wait for one until
+ * their deadline. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "wl/error.h"
+#include "wl/log.h"
+
+enum {
+  SLOTS = 65536,        /* requests in flight at most (ids carry the slot in 16 bits) */
+  RESEND_MS = 2000,     /* an unanswered request goes to another worker after this */
+  TICK_MS = 50,         /* granularity of deadlines and resends */
+  REPLY_MAX = 128 << 20 /* a worker's answer (a full scrape, the stats) */
+};
+static const size_t REQUEST_MAX = 64u << 20;
+
+struct wlink {
+  struct wl_uvlink l; /* first: the link's data is the wlink */
+  struct gw *gw;
+  struct wlink *next, **pprev;
+  bool hello, bye;
+  int inflight;
+};
+
+static bool worker_ready(const struct wlink *k) { return k->hello && !k->bye && !k->l.closing; }
+
+/* The ready worker with the fewest requests in flight (round robin among equals), other than
+ * `not` when there is another. */
+static struct wlink *pick(struct abus *ab, const struct wlink *not) {
+  int least = -1, ties = 0;
+  for (struct wlink *k = ab->links; k; k = k->next) {
+    if (!worker_ready(k) || (k == not && ab->ready > 1)) continue;
+    if (least < 0 || k->inflight < least) {
+      least = k->inflight;
+      ties = 0;
+    }
+    if (k->inflight == least) ties++;
+  }
+  if (least < 0) return NULL;
+  int nth = (int)(ab->rr++ % (uint32_t)ties);
+  for (struct wlink *k = ab->links; k; k = k->next)
+    if (worker_ready(k) && !(k == not && ab->ready > 1) && k->inflight == least && nth-- == 0)
+      return k;
+  return NULL;
+}
+
+/* Sends r to a worker, or leaves it waiting for one (r->link NULL). */
+static void dispatch(struct abus *ab, struct breq *r, uint64_t now) {
+  struct wlink *prev = r->link;
+  if (prev) prev->inflight--;
+  r->link = NULL;
+  struct wlink *k = pick(ab, prev);
+  if (k == NULL) return;
+  if (wl_uvlink_send(&k->l, WL_FRAME_REQ, r->id, r->msg.data, r->msg.len) < 0) return;
+  r->link = k;
+  k->inflight++;
+  r->resend_ms = now + RESEND_MS;
+}
+
+static void unlink_req(struct abus *ab, struct breq *r) {
+  if (r->prev)
+    r->prev->next = r->next;
+  else
+    ab->inflight = r->next;
+  if (r->next) r->next->prev = r->prev;
+  r->prev = r->next = NULL;
+}
+
+/* Ends r: fn runs, then r is free again (its generation moves on). */
+static void complete(struct gw *gw, struct breq *r, int rv, const void *body, size_t len) {
+  struct abus *ab = &gw->abus;
+  unlink_req(ab, r);
+  if (r->link) r->link->inflight--;
+  r->link = NULL;
+  if (rv == WL_ETIMEOUT) gw->m.backend_timeouts[BK_ANNOUNCE]++;
+  else if (rv < 0) gw->m.backend_errors[BK_ANNOUNCE]++;
+  r->fn(r, rv, body, len);
+  r->id = (r->id & 0xffffu) | ((r->id + 0x10000u) & 0xffff0000u);
+  wl_buf_reset(&r->msg);
+  r->next_free = ab->free;
+  ab->free = r;
+}
+
+struct breq *wl_abus_call(struct gw *gw, const void *msg, size_t len, int timeout_ms, breq_fn fn,
+                          void *arg) {
+  struct abus *ab = &gw->abus;
+  struct breq *r = ab->free;
+  if (r) {
+    ab->free = r->next_free;
+  } else {
+    if (ab->total >= SLOTS) return NULL;
+    r = calloc(1, sizeof *r);
+    if (r == NULL) return NULL;
+    r->gw = gw;
+    r->bk = BK_ANNOUNCE;
+    r->id = (uint32_t)ab->total;
+    wl_buf_init(&r->msg, REQUEST_MAX);
+    ab->slots[ab->total++] = r;
+  }
+  if (wl_buf_append(&r->msg, msg, len) < 0) {
+    r->next_free = ab->free;
+    ab->free = r;
+    return NULL;
+  }
+  r->fn = fn;
+  r->arg = arg;
+  uint64_t now = uv_now(gw->loop);
+  r->deadline_ms = now + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+  r->link = NULL;
+  r->prev = NULL;
+  r->next = ab->inflight;
+  if (ab->inflight) ab->inflight->prev = r;
+  ab->inflight = r;
+  dispatch(ab, r, now);
+  return r;
+}
+
+/* Requests waiting for a worker go now. */
+static void dispatch_waiting(struct abus *ab, uint64_t now) {
+  for (struct breq *r = ab->inflight; r && ab->ready > 0; r = r->next)
+    if (r->link == NULL) dispatch(ab, r, now);
+}
+
+static void on_tick(uv_timer_t *t) {
+  struct gw *gw = t->data;
+  struct abus *ab = &gw->abus;
+  uint64_t now = uv_now(gw->loop);
+  struct breq *next;
+  for (struct breq *r = ab->inflight; r; r = next) {
+    next = r->next;
+    if (now >= r->deadline_ms) {
+      complete(gw, r, WL_ETIMEOUT, NULL, 0);
+    } else if (r->link == NULL || now >= r->resend_ms) {
+      if (r->link) ab->resent++;
+      dispatch(ab, r, now);
+    }
+  }
+}
+
+static bool on_frame(struct wl_uvlink *l, const struct wl_frame *f) {
+  struct wlink *k = (struct wlink *)l;
+  struct gw *gw = k->gw;
+  struct abus *ab = &gw->abus;
+  if (!k->hello) {
+    if (f->kind != WL_FRAME_HELLO || f->n != strlen(WL_FRAME_HELLO_TEXT) ||
+        memcmp(f->p, WL_FRAME_HELLO_TEXT, f->n) != 0) {
+      WL_WARN("gateway", "refusing a connection on the announce bus: it did not say \"%s\"",
+              WL_FRAME_HELLO_TEXT);
+      wl_uvlink_close(l);
+      return true;
+    }
+    k->hello = true;
+    ab->ready++;
+    WL_INFO("gateway", "an announce worker connected (%d ready)", ab->ready);
+    dispatch_waiting(ab, uv_now(gw->loop));
+    return true;
+  }
+  switch (f->kind) {
+  case WL_FRAME_REP: {
+    struct breq *r = ab->slots[f->id & 0xffffu];
+    if ((f->id & 0xffffu) < ab->total && r->id == f->id && r->link == k)
+      complete(gw, r, 0, f->p, f->n);
+    else
+      ab->stale++; /* answered by another worker after a resend, or timed out */
+    return true;
+  }
+  case WL_FRAME_BYE:
+    if (!k->bye) {
+      k->bye = true;
+      ab->ready--;
+      WL_INFO("gateway", "an announce worker is stopping: it answers its %d requests in flight "
+                         "and gets no more (%d ready)", k->inflight, ab->ready);
+    }
+    return true;
+  default:
+    WL_WARN("gateway", "an announce worker sent a frame of kind %u: closing its connection",
+            f->kind);
+    wl_uvlink_close(l);
+    return true;
+  }
+}
+
+static void on_link_close(struct wl_uvlink *l, const char *why) {
+  struct wlink *k = (struct wlink *)l;
+  struct gw *gw = k->gw;
+  struct abus *ab = &gw->abus;
+  *k->pprev = k->next;
+  if (k->next) k->next->pprev = k->pprev;
+  if (k->hello && !k->bye) ab->ready--;
+  int moved = 0;
+  if (!ab->stopping) {
+    uint64_t now = uv_now(gw->loop);
+    for (struct breq *r = ab->inflight; r; r = r->next) {
+      if (r->link != k) continue;
+      dispatch(ab, r, now); /* to another worker, or waiting for one */
+      moved++;
+    }
+    ab->resent += (uint64_t)moved;
+  }
+  if (k->hello && !ab->stopping)
+    WL_WARN("gateway", "an announce worker disconnected (%s); %d requests sent again, %d workers "
+                       "ready", why ? why : "closed", moved, ab->ready);
+  else if (why && !ab->stopping)
+    WL_WARN("gateway", "announce bus connection closed before HELLO: %s", why);
+  wl_uvlink_release(l);
+  free(k);
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  struct gw *gw = server->data;
+  struct abus *ab = &gw->abus;
+  if (status < 0) {
+    WL_WARN("gateway", "announce bus: accept failed: %s", uv_strerror(status));
+    return;
+  }
+  struct wlink *k = calloc(1, sizeof *k);
+  if (k == NULL) {
+    WL_ERROR("gateway", "announce bus: out of memory for a worker connection");
+    return;
+  }
+  wl_uvlink_init(&k->l, REPLY_MAX, on_frame, on_link_close, k);
+  k->gw = gw;
+  k->next = ab->links;
+  if (ab->links) ab->links->pprev = &k->next;
+  k->pprev = &ab->links;
+  ab->links = k;
+  if (wl_uvlink_accept(&k->l, &ab->ls) == 0) uv_unref(&k->l.u.h);
+}
+
+int wl_abus_start(struct gw *gw) {
+  struct abus *ab = &gw->abus;
+  char url[600], why[200];
+  int rv = wl_config_endpoint(gw->cfg, gw->cfg->announce_bus, "announce.ipc", url, sizeof url);
+  if (rv < 0) return rv;
+  struct wl_uvaddr a;
+  if (wl_uvaddr_parse(url, &a, why, sizeof why) < 0) {
+    WL_ERROR("gateway", "WL_ANNOUNCE_BUS: %s", why);
+    return WL_EINVAL;
+  }
+  ab->slots = calloc(SLOTS, sizeof *ab->slots);
+  if (ab->slots == NULL) return WL_ENOMEM;
+  if (wl_uvlink_listen(&ab->ls, gw->loop, &a, on_connection, why, sizeof why) < 0) {
+    WL_ERROR("gateway", "cannot listen for announce workers on %s: %s", url, why);
+    return WL_EIO;
+  }
+  ab->listening = true;
+  if (a.ipc) snprintf(ab->path, sizeof ab->path, "%s", a.path);
+  ab->ls.u.h.data = gw;
+  uv_unref(&ab->ls.u.h); /* the bus never keeps the loop alive: HTTP work does */
+  uv_timer_init(gw->loop, &ab->tick);
+  ab->tick.data = gw;
+  uv_timer_start(&ab->tick, on_tick, TICK_MS, TICK_MS);
+  uv_unref((uv_handle_t *)&ab->tick);
+  WL_INFO("gateway", "announce workers dial %s", url);
+  return 0;
+}
+
+void wl_abus_stop(struct gw *gw) {
+  struct abus *ab = &gw->abus;
+  if (!ab->listening) return;
+  /* The loop has ended: requests still in flight are dropped unanswered (their connections are
+   * gone); the workers see their connection close. */
+  ab->stopping = true;
+  uv_timer_stop(&ab->tick);
+  uv_close((uv_handle_t *)&ab->tick, NULL);
+  uv_close(&ab->ls.u.h, NULL);
+  for (struct wlink *k = ab->links; k; k = k->next) wl_uvlink_close(&k->l);
+  uv_run(gw->loop, UV_RUN_NOWAIT); /* the close callbacks */
+  if (*ab->path) remove(ab->path);
+  for (size_t i = 0; i < ab->total; i++) {
+    wl_buf_release(&ab->slots[i]->msg);
+    free(ab->slots[i]);
+  }
+  free(ab->slots);
+  ab->slots = NULL;
+  ab->total = 0;
+  ab->listening = false;
+}
