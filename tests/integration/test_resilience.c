@@ -1,6 +1,8 @@
 /* Integration: the stack survives its parts failing. A worker SIGKILLed during a burst of
- * announces loses none of them (NNG resends to the other worker); Redis killed and restarted
- * gives failure reasons, then recovery without restarting any service. */
+ * announces loses none of them (the gateway resends to the other worker); a worker that hangs
+ * costs a resend, not an answer; a stranger on the announce bus is refused; a worker that says
+ * BYE gets nothing new; Redis killed and restarted gives failure reasons, then recovery without
+ * restarting any service. */
 #include <curl/curl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -10,7 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -63,6 +69,145 @@ static void worker_killed_during_burst(void **state) {
   assert_int_equal(tu_load_run(&l), BURST);
   assert_true(b.killed);
   assert_int_equal(b.ok, BURST);
+}
+
+/* ---- a hand-made peer on the announce bus (libcommon/include/wl/frame.h) ---- */
+
+static int bus_connect(void) {
+  struct sockaddr_un a = {.sun_family = AF_UNIX};
+  int n = snprintf(a.sun_path, sizeof a.sun_path, "%.*s/announce.ipc",
+                   (int)(sizeof a.sun_path - 14), env.data_dir);
+  assert_true(n > 0 && (size_t)n < sizeof a.sun_path);
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  assert_true(fd >= 0);
+  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  return fd;
+}
+
+static void bus_send(int fd, uint8_t kind, const char *payload) {
+  uint8_t f[64] = {0};
+  size_t n = strlen(payload);
+  assert_true(n + 12 <= sizeof f);
+  f[0] = (uint8_t)n;
+  f[4] = kind;
+  memcpy(f + 12, payload, n);
+  assert_int_equal(write(fd, f, 12 + n), (ssize_t)(12 + n));
+}
+
+/* Reads what the gateway sent within ms (after the last byte): the number of REQ frames, or -1
+ * when the gateway closed the connection before anything came. */
+static int bus_requests(int fd, int ms) {
+  static uint8_t buf[1 << 20];
+  size_t len = 0;
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  while (poll(&p, 1, ms) == 1) {
+    ssize_t n = read(fd, buf + len, sizeof buf - len);
+    if (n <= 0) return len == 0 ? -1 : 0;
+    len += (size_t)n;
+    assert_true(len < sizeof buf);
+  }
+  int reqs = 0;
+  for (size_t off = 0; off + 12 <= len;) {
+    uint32_t n = (uint32_t)buf[off] | (uint32_t)buf[off + 1] << 8 | (uint32_t)buf[off + 2] << 16 |
+                 (uint32_t)buf[off + 3] << 24;
+    assert_int_equal(buf[off + 4], 2); /* REQ */
+    reqs++;
+    off += 12 + n;
+  }
+  return reqs;
+}
+
+static long long metric(const char *name) {
+  static int calls; /* each from its own address: the shared stack rate-limits per address */
+  char url[300], key[128], ip[32];
+  struct tu_resp r;
+  snprintf(url, sizeof url, "%s/metrics", env.http);
+  calls++;
+  snprintf(ip, sizeof ip, "127.23.%d.%d", calls / 250, calls % 250 + 1);
+  assert_int_equal(tu_http("GET", url, ip, NULL, NULL, 0, &r), 0);
+  assert_int_equal(r.status, 200);
+  snprintf(key, sizeof key, "\n%s ", name);
+  const char *at = strstr((const char *)r.body.data, key);
+  assert_non_null(at);
+  long long v = atoll(at + strlen(key));
+  tu_resp_release(&r);
+  return v;
+}
+
+static bool wait_metric(const char *name, long long want) {
+  for (int i = 0; i < 100; i++) {
+    if (metric(name) == want) return true;
+    tu_sleep_ms(100);
+  }
+  return false;
+}
+
+static void count_done(struct tu_load *l, long n, int rc, long status, const struct wl_buf *body,
+                       bool ok) {
+  long *okc = l->arg;
+  if (ok)
+    (*okc)++;
+  else
+    fprintf(stderr, "announce %ld failed: curl %d, HTTP %ld, %.*s\n", n, rc, status,
+            (int)body->len, (const char *)body->data);
+}
+
+static bool keep_going(struct tu_load *l, double t, long sent, long answered) { return true; }
+
+static long load_once(const char *tag, const char *ip_prefix) {
+  uint8_t h[20];
+  char hx[64];
+  tu_random_hash(h);
+  tu_pct(hx, h, 20);
+  long ok = 0;
+  struct tu_load l = {.env = &env, .hash_pct = hx, .tag = tag, .ip_prefix = ip_prefix,
+                      .parallel = 16, .timeout_ms = 20000, .left = 5, .count = 32,
+                      .tick = keep_going, .done = count_done, .arg = &ok};
+  assert_int_equal(tu_load_run(&l), 32);
+  return ok;
+}
+
+static void strangers_hung_and_leaving_workers(void **state) {
+  /* something that is not a worker (here an HTTP client) is cut off */
+  int fd = bus_connect();
+  const char *get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  assert_int_equal(write(fd, get, strlen(get)), (ssize_t)strlen(get));
+  assert_int_equal(bus_requests(fd, 3000), -1);
+  close(fd);
+
+  /* a worker that says HELLO and never answers: what it gets is sent again elsewhere */
+  /* the shared stack's 2 workers (the supervisor restarts the one killed above within ~2 s) */
+  const long long workers = 2;
+  assert_true(wait_metric("tracker_announce_workers_connected", workers));
+  long long resent0 = metric("tracker_announce_bus_resent_total");
+  fd = bus_connect();
+  bus_send(fd, 1, "weightless announce bus 1");
+  assert_true(wait_metric("tracker_announce_workers_connected", workers + 1));
+  /* Rounds of announces until one has gone to it and been sent again elsewhere (with 3 workers
+   * it takes its turn among the least loaded). Every announce must be answered. Its socket
+   * also gets /metrics' STATS requests (they time out; a resend is what is counted). */
+  int got = 0, rounds = 0;
+  double t0 = tu_now_s();
+  while (metric("tracker_announce_bus_resent_total") == resent0 && rounds++ < 10) {
+    assert_int_equal(load_once("-WLHUNG-", "127.21"), 32);
+    int n = bus_requests(fd, 100);
+    assert_true(n >= 0);
+    got += n;
+  }
+  fprintf(stderr, "the hung worker got %d requests in %d rounds (%.1f s); all answered\n", got,
+          rounds, tu_now_s() - t0);
+  assert_true(got > 0);
+  assert_true(metric("tracker_announce_bus_resent_total") > resent0);
+
+  /* it says BYE: once the gateway has it, the worker gets nothing new, and announces go on */
+  bus_send(fd, 4, "");
+  assert_true(wait_metric("tracker_announce_workers_connected", workers));
+  assert_true(bus_requests(fd, 300) >= 0); /* what was sent before the BYE was read */
+  for (int i = 0; i < 3; i++) assert_int_equal(load_once("-WLBYE--", "127.22"), 32);
+  assert_int_equal(bus_requests(fd, 300), 0);
+  close(fd);
+  tu_sleep_ms(200);
+  assert_int_equal(metric("tracker_announce_workers_connected"), workers);
 }
 
 static int announce_state(const char *ip, const uint8_t h[20], char *why, size_t wl) {
@@ -177,6 +322,7 @@ int main(int argc, char **argv) {
   curl_global_init(CURL_GLOBAL_ALL);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(worker_killed_during_burst),
+      cmocka_unit_test(strangers_hung_and_leaving_workers),
       cmocka_unit_test(redis_down_then_back),
       cmocka_unit_test(registry_restart_under_load),
   };

@@ -4,13 +4,13 @@
  * commands), plain pipelined commands per scrape; Lua only for passkey accounting and the
  * maintenance sweep (EVAL: Redis caches scripts by body, and a flushed Redis needs nothing). When the connection drops every pending request gets a
  * failure reason and the store reconnects on a timer, without restarting anything. */
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "redis_loop.h"
 #include "scripts.h"
 #include "wl/error.h"
 #include "wl/log.h"
@@ -157,11 +157,16 @@ static void connect_now(struct swarm_store *st) {
   }
   ac->data = st;
   wl_rarena_attach(&st->arena, ac->c.reader);
-  redisLibuvAttach(ac, st->loop);
+  if (wl_rloop_attach(ac, st->loop) != REDIS_OK) {
+    WL_ERROR("announce", "out of memory attaching the Redis connection to the loop");
+    redisAsyncFree(ac);
+    schedule_retry(st);
+    return;
+  }
   redisAsyncSetConnectCallback(ac, on_connect);
   redisAsyncSetDisconnectCallback(ac, on_disconnect);
   st->ac = ac;
-  /* hiredis' libuv adapter watches a connecting socket only once something is queued to
+  /* The loop adapter (redis_loop.c) watches a connecting socket only once something is queued to
    * write: queue a PING so the connect completes; and a watchdog for one that never does. */
   redisAsyncCommand(ac, NULL, NULL, "PING");
   uv_timer_start(&st->retry, on_retry, 1000, 0);

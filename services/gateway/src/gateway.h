@@ -82,6 +82,7 @@ struct conn {
   bool keep_alive;
   bool busy;    /* a request is being answered */
   bool writing;
+  bool read_paused; /* reading stopped: too much pipelined, a bad request, or EOF */
   bool closing;
   bool counted_ip;
   int closes; /* handles closed so far (tcp, timer) */

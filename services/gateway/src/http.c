@@ -13,7 +13,7 @@
 #include "wl/error.h"
 #include "wl/log.h"
 
-enum { READ_BUF = 64 * 1024 };
+enum { READ_BUF = 64 * 1024, PENDING_PAUSE = 64 * 1024 };
 
 uint64_t wl_now_ms(void) { return uv_hrtime() / 1000000u; }
 
@@ -248,21 +248,30 @@ static const http_parser_settings settings = {
 
 static void feed(struct conn *c, const char *data, size_t len);
 
+/* Reading goes on while a request is answered (stopping and restarting it cost two epoll_ctl
+ * calls per request, ~5% of the gateway's CPU): what a pipelining client sends meanwhile waits
+ * in `pending`, and reading pauses only when that holds PENDING_PAUSE bytes. */
 static void start_request(struct conn *c) {
   c->busy = true;
   c->status = 0;
   uv_timer_stop(&c->timer);
-  uv_read_stop((uv_stream_t *)&c->tcp);
   wl_route(c);
+}
+
+static void pause_reading(struct conn *c) {
+  if (c->read_paused) return;
+  c->read_paused = true;
+  uv_read_stop((uv_stream_t *)&c->tcp);
 }
 
 static void feed(struct conn *c, const char *data, size_t len) {
   if (c->closing) return;
   if (c->busy) {
     if (wl_buf_append(&c->pending, data, len) < 0) {
-      /* a client pipelining more than we buffer: stop reading until we catch up */
-      conn_close(c);
+      conn_close(c); /* cannot happen: reading pauses long before the cap */
+      return;
     }
+    if (c->pending.len >= PENDING_PAUSE) pause_reading(c); /* until this one is answered */
     return;
   }
   size_t n = http_parser_execute(&c->parser, &settings, data, len);
@@ -286,7 +295,7 @@ static void feed(struct conn *c, const char *data, size_t len) {
     c->busy = true;
     c->keep_alive = false;
     c->route = R_OTHER;
-    uv_read_stop((uv_stream_t *)&c->tcp);
+    pause_reading(c);
     wl_http_respond(c, status, "application/json", NULL, body, (size_t)bl);
   }
 }
@@ -299,12 +308,18 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   struct conn *c = s->data;
+  if (nread == UV_EOF && c->busy) {
+    /* the client sent its last request and shut its side: answer it, then close */
+    c->keep_alive = false;
+    pause_reading(c);
+    return;
+  }
   if (nread < 0) {
     conn_close(c);
     return;
   }
   if (nread == 0) return;
-  if (!c->in_headers && c->url.len == 0) arm_timer(c, c->gw->cfg->header_timeout);
+  if (!c->busy && !c->in_headers && c->url.len == 0) arm_timer(c, c->gw->cfg->header_timeout);
   feed(c, buf->base, (size_t)nread);
 }
 
@@ -333,7 +348,10 @@ static void after_write(uv_write_t *w, int status) {
     if (c->busy || c->closing) return;
   }
   arm_timer(c, c->gw->cfg->idle_timeout);
-  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  if (c->read_paused) {
+    c->read_paused = false;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  }
 }
 
 static void cors_headers(struct conn *c) {
