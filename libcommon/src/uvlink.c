@@ -9,7 +9,9 @@
 
 #include "wl/error.h"
 
-enum { READ_CHUNK = 64 << 10, WRITE_MAX = 256u << 20, BACKLOG = 128 };
+/* WRITE_MAX bounds what waits for a peer that stopped reading (a worker busy with all its
+ * jobs, or hung: the gateway resends its requests elsewhere after 2 s anyway). */
+enum { READ_CHUNK = 64 << 10, WRITE_MAX = 64u << 20, BACKLOG = 128 };
 
 int wl_uvaddr_parse(const char *url, struct wl_uvaddr *a, char *why, size_t whylen) {
   memset(a, 0, sizeof a[0]);

@@ -482,6 +482,19 @@ static void keepalive_and_pipelining(void **state) {
   assert_int_equal(answers, 4);
   char *last = memmem(out, (size_t)got, "tracker_announces_total", 23);
   assert_non_null(last);
+  /* the same announces, then the client shuts its side: each is answered, then the close */
+  n = 0;
+  for (int i = 0; i < 3; i++)
+    n += snprintf(req + n, sizeof req - (size_t)n,
+                  "GET /announce?info_hash=%s&peer_id=-WL0001-00000000001%d&port=%d&uploaded=0&downloaded=0&left=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+                  hx, i, 7100 + i);
+  got = tu_raw_shut(env.http_port, "127.0.0.1", peer_ip(ipbuf), req, (size_t)n, out, sizeof out, 5000, &closed);
+  assert_true(got > 0);
+  assert_true(closed);
+  answers = 0;
+  for (char *p = out; (p = memmem(p, (size_t)(out + got - p), "HTTP/1.1 200 OK", 15)) != NULL; p++)
+    answers++;
+  assert_int_equal(answers, 3);
   /* HTTP/1.0 without keep-alive: closed after one answer */
   const char r10[] = "GET /metrics HTTP/1.0\r\n\r\n";
   got = tu_raw(env.http_port, "127.0.0.1", peer_ip(ipbuf), r10, sizeof r10 - 1, out, sizeof out, 5000, &closed);

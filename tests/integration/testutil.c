@@ -206,8 +206,9 @@ const char *tu_failure(const struct tu_benc *b, char *out, size_t outlen) {
   return out;
 }
 
-long tu_raw(int port, const char *host, const char *src_ip, const void *req, size_t len, char *out, size_t outlen,
-            int timeout_ms, bool *closed) {
+static long raw_exchange(int port, const char *host, const char *src_ip, const void *req,
+                         size_t len, bool shut, char *out, size_t outlen, int timeout_ms,
+                         bool *closed) {
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   socklen_t sl;
@@ -242,6 +243,7 @@ long tu_raw(int port, const char *host, const char *src_ip, const void *req, siz
     close(fd);
     return -1;
   }
+  if (shut) shutdown(fd, SHUT_WR);
   size_t got = 0;
   *closed = false;
   struct timespec t0;
@@ -357,4 +359,14 @@ long tu_load_run(struct tu_load *l) {
   }
   curl_multi_cleanup(m);
   return sent;
+}
+
+long tu_raw(int port, const char *host, const char *src_ip, const void *req, size_t len, char *out,
+            size_t outlen, int timeout_ms, bool *closed) {
+  return raw_exchange(port, host, src_ip, req, len, false, out, outlen, timeout_ms, closed);
+}
+
+long tu_raw_shut(int port, const char *host, const char *src_ip, const void *req, size_t len,
+                 char *out, size_t outlen, int timeout_ms, bool *closed) {
+  return raw_exchange(port, host, src_ip, req, len, true, out, outlen, timeout_ms, closed);
 }

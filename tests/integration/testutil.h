@@ -80,6 +80,9 @@ const char *tu_failure(const struct tu_benc *b, char *out, size_t outlen);
  * read, and *closed says whether the server closed the connection. */
 long tu_raw(int port, const char *host, const char *src_ip, const void *req, size_t len, char *out, size_t outlen,
             int timeout_ms, bool *closed);
+/* tu_raw, with the client's side shut (SHUT_WR) once the request is sent. */
+long tu_raw_shut(int port, const char *host, const char *src_ip, const void *req, size_t len,
+                 char *out, size_t outlen, int timeout_ms, bool *closed);
 
 /* A load of announces to one swarm, each from its own loopback address (ip_prefix.x.y) and
  * peer, `parallel` in flight through one curl multi handle. Announce n: peer id tag + n

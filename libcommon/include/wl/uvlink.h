@@ -25,6 +25,14 @@
 #include "wl/buf.h"
 #include "wl/frame.h"
 
+/* A Unix-socket or TCP stream, seen as any of its libuv types. */
+union wl_uvstream {
+  uv_handle_t h;
+  uv_stream_t s;
+  uv_tcp_t tcp;
+  uv_pipe_t pipe;
+};
+
 struct wl_uvlink;
 /* A frame arrived; f's payload is valid during the call only. Return false to leave the frame
  * unread and pause the link (wl_uvlink_resume delivers it again). */
@@ -35,12 +43,7 @@ typedef void (*wl_uvlink_close_fn)(struct wl_uvlink *l, const char *why);
 typedef void (*wl_uvlink_connected_fn)(struct wl_uvlink *l, int status);
 
 struct wl_uvlink {
-  union {
-    uv_handle_t h;
-    uv_stream_t s;
-    uv_tcp_t tcp;
-    uv_pipe_t pipe;
-  } u;
+  union wl_uvstream u;
   uv_connect_t connect_req;
   uv_getaddrinfo_t resolve_req;
   wl_uvlink_connected_fn connected;
@@ -90,12 +93,7 @@ void wl_uvlink_release(struct wl_uvlink *l);
 
 /* A listener for links. */
 struct wl_uvlisten {
-  union {
-    uv_handle_t h;
-    uv_stream_t s;
-    uv_tcp_t tcp;
-    uv_pipe_t pipe;
-  } u;
+  union wl_uvstream u;
   bool ipc;
 };
 /* Listens on a (a stale socket file of a dead process is removed first); on_conn runs for each

@@ -83,6 +83,7 @@ struct conn {
   bool busy;    /* a request is being answered */
   bool writing;
   bool read_paused; /* reading stopped: too much pipelined, a bad request, or EOF */
+  bool peer_eof;    /* the client shut its side while a request was answered */
   bool closing;
   bool counted_ip;
   int closes; /* handles closed so far (tcp, timer) */

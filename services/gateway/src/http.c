@@ -309,8 +309,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   struct conn *c = s->data;
   if (nread == UV_EOF && c->busy) {
-    /* the client sent its last request and shut its side: answer it, then close */
-    c->keep_alive = false;
+    /* the client sent its last requests and shut its side: answer them, then close */
+    c->peer_eof = true;
     pause_reading(c);
     return;
   }
@@ -346,6 +346,10 @@ static void after_write(uv_write_t *w, int status) {
     feed(c, (const char *)tmp.data, tmp.len);
     wl_buf_release(&tmp);
     if (c->busy || c->closing) return;
+  }
+  if (c->peer_eof) {
+    conn_close(c);
+    return;
   }
   arm_timer(c, c->gw->cfg->idle_timeout);
   if (c->read_paused) {
