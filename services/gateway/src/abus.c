@@ -92,6 +92,8 @@ static void complete(struct gw *gw, struct breq *r, int rv, const void *body, si
   ab->free = r;
 }
 
+static void on_tick(uv_timer_t *t);
+
 struct breq *wl_abus_call(struct gw *gw, const void *msg, size_t len, int timeout_ms, breq_fn fn,
                           void *arg) {
   struct abus *ab = &gw->abus;
@@ -122,6 +124,8 @@ struct breq *wl_abus_call(struct gw *gw, const void *msg, size_t len, int timeou
   r->next = ab->inflight;
   if (ab->inflight) ab->inflight->prev = r;
   ab->inflight = r;
+  if (!uv_is_active((uv_handle_t *)&ab->tick)) /* it stops when nothing is in flight */
+    uv_timer_start(&ab->tick, on_tick, TICK_MS, TICK_MS);
   dispatch(ab, r, now);
   return r;
 }
@@ -146,6 +150,7 @@ static void on_tick(uv_timer_t *t) {
       dispatch(ab, r, now);
     }
   }
+  if (ab->inflight == NULL) uv_timer_stop(t);
 }
 
 static bool on_frame(struct wl_uvlink *l, const struct wl_frame *f) {
@@ -260,7 +265,6 @@ int wl_abus_start(struct gw *gw) {
   uv_unref(&ab->ls.u.h); /* the bus never keeps the loop alive: HTTP work does */
   uv_timer_init(gw->loop, &ab->tick);
   ab->tick.data = gw;
-  uv_timer_start(&ab->tick, on_tick, TICK_MS, TICK_MS);
   uv_unref((uv_handle_t *)&ab->tick);
   WL_INFO("gateway", "announce workers dial %s", url);
   return 0;
