@@ -21,7 +21,10 @@ enum wl_frame_kind {
   WL_FRAME_REP = 3,   /* worker -> gateway: the answer to the request of the same id */
   WL_FRAME_BYE = 4,   /* worker -> gateway: stopping; send nothing new, in-flight ones end */
 };
-enum { WL_FRAME_HDR = 12 };
+enum {
+  WL_FRAME_HDR = 12,
+  WL_FRAME_REQ_MAX = 1 << 20, /* a request's payload: workers read no more, the gateway sends no more */
+};
 #define WL_FRAME_HELLO_TEXT "weightless announce bus 1"
 
 struct wl_frame {

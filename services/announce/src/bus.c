@@ -13,7 +13,7 @@
 #include "wl/log.h"
 #include "worker.h"
 
-enum { REQUEST_MAX = 1 << 20, REDIAL_MIN_MS = 50, REDIAL_MAX_MS = 1000 };
+enum { REDIAL_MIN_MS = 50, REDIAL_MAX_MS = 1000 };
 
 static void job_process(struct job *j);
 static void dial(struct worker *w);
@@ -190,7 +190,7 @@ int wl_bus_start(struct worker *w) {
   for (size_t i = w->njobs; i-- > 0;) {
     struct job *j = &w->jobs[i];
     j->w = w;
-    wl_buf_init(&j->req, REQUEST_MAX);
+    wl_buf_init(&j->req, WL_FRAME_REQ_MAX);
     wl_buf_init(&j->out, 16 << 20);
     wl_buf_init(&j->tmp, 8 << 20);
     wl_buf_init(&j->tmp6, 8 << 20);
@@ -200,7 +200,7 @@ int wl_bus_start(struct worker *w) {
     j->next_free = w->free_jobs;
     w->free_jobs = j;
   }
-  wl_uvlink_init(&w->link, REQUEST_MAX, on_frame, on_link_close, w);
+  wl_uvlink_init(&w->link, WL_FRAME_REQ_MAX, on_frame, on_link_close, w);
   uv_timer_init(w->loop, &w->redial);
   w->redial.data = w;
   w->redial_ms = REDIAL_MIN_MS;

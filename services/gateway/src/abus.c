@@ -23,7 +23,6 @@ enum {
   TICK_MS = 50,         /* granularity of deadlines and resends */
   REPLY_MAX = 128 << 20 /* a worker's answer (a full scrape, the stats) */
 };
-static const size_t REQUEST_MAX = 64u << 20;
 
 struct wlink {
   struct wl_uvlink l; /* first: the link's data is the wlink */
@@ -107,7 +106,7 @@ struct breq *wl_abus_call(struct gw *gw, const void *msg, size_t len, int timeou
     r->gw = gw;
     r->bk = BK_ANNOUNCE;
     r->id = (uint32_t)ab->total;
-    wl_buf_init(&r->msg, REQUEST_MAX);
+    wl_buf_init(&r->msg, WL_FRAME_REQ_MAX); /* longer: refused here, not by the worker */
     ab->slots[ab->total++] = r;
   }
   if (wl_buf_append(&r->msg, msg, len) < 0) {
