@@ -96,14 +96,13 @@ static void close_why(struct wl_uvlink *l, const char *fmt, const char *detail) 
 
 void wl_uvlink_close(struct wl_uvlink *l) {
   if (l->closing) return;
-  l->closing = true;
-  l->why[0] = '\0';
   if (l->resolving) { /* no handle yet: on_resolved reports the dial as cancelled */
+    l->closing = true;
     uv_cancel((uv_req_t *)&l->resolve_req);
     return;
   }
   if (l->connected) l->dial_status = UV_ECANCELED;
-  uv_close(&l->u.h, on_closed);
+  close_why(l, "%s", ""); /* no reason: on_close gets NULL */
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -220,9 +219,8 @@ int wl_uvlink_accept(struct wl_uvlink *l, struct wl_uvlisten *server) {
 
 static void dial_failed(struct wl_uvlink *l, int status) {
   /* the handle is initialised: close it, then tell the caller (on_closed) */
-  l->closing = true;
   l->dial_status = status < 0 ? status : UV_ECANCELED;
-  uv_close(&l->u.h, on_closed);
+  close_why(l, "%s", "");
 }
 
 static void on_connect(uv_connect_t *req, int status) {

@@ -281,16 +281,8 @@ static long gateway_rss_kb(void) {
 }
 
 static int64_t metric_value(const char *name) {
-  char url[300], ip[32];
-  struct tu_resp r;
-  snprintf(url, sizeof url, "%s/metrics", env.http);
-  assert_int_equal(tu_http("GET", url, peer_ip(ip), NULL, NULL, 0, &r), 0);
-  char needle[128];
-  snprintf(needle, sizeof needle, "\n%s ", name);
-  const char *p = strstr((char *)r.body.data, needle);
-  int64_t v = p ? atoll(p + strlen(needle)) : -1;
-  tu_resp_release(&r);
-  return v;
+  char ip[32];
+  return tu_metric(&env, peer_ip(ip), name);
 }
 
 /* 10,000 distinct addresses (twice): the table stays within WL_RATE_LIMIT_TABLE=1000 and the

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "wl/frame.h"
 
 static struct tu_env env;
 
@@ -84,53 +85,51 @@ static int bus_connect(void) {
   return fd;
 }
 
-static void bus_send(int fd, uint8_t kind, const char *payload) {
-  uint8_t f[64] = {0};
-  size_t n = strlen(payload);
-  assert_true(n + 12 <= sizeof f);
-  f[0] = (uint8_t)n;
-  f[4] = kind;
-  memcpy(f + 12, payload, n);
-  assert_int_equal(write(fd, f, 12 + n), (ssize_t)(12 + n));
+static void bus_send(int fd, enum wl_frame_kind kind, const char *payload) {
+  struct wl_buf f;
+  wl_buf_init(&f, 1024);
+  assert_int_equal(wl_frame_append(&f, kind, 0, payload, strlen(payload)), 0);
+  assert_int_equal(write(fd, f.data, f.len), (ssize_t)f.len);
+  wl_buf_release(&f);
 }
 
 /* Reads what the gateway sent within ms (after the last byte): the number of REQ frames, or -1
  * when the gateway closed the connection before anything came. */
 static int bus_requests(int fd, int ms) {
-  static uint8_t buf[1 << 20];
+  struct wl_frame_reader rd;
+  wl_frame_reader_init(&rd, 1 << 20);
+  uint8_t buf[65536];
   size_t len = 0;
+  int reqs = 0;
+  bool closed = false;
   struct pollfd p = {.fd = fd, .events = POLLIN};
   while (poll(&p, 1, ms) == 1) {
-    ssize_t n = read(fd, buf + len, sizeof buf - len);
-    if (n <= 0) return len == 0 ? -1 : 0;
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) {
+      closed = true;
+      break;
+    }
     len += (size_t)n;
-    assert_true(len < sizeof buf);
+    assert_int_equal(wl_frame_reader_feed(&rd, buf, (size_t)n), 0);
+    struct wl_frame f;
+    int rv;
+    while ((rv = wl_frame_next(&rd, &f)) == 1) {
+      assert_int_equal(f.kind, WL_FRAME_REQ);
+      reqs++;
+    }
+    assert_int_equal(rv, 0);
   }
-  int reqs = 0;
-  for (size_t off = 0; off + 12 <= len;) {
-    uint32_t n = (uint32_t)buf[off] | (uint32_t)buf[off + 1] << 8 | (uint32_t)buf[off + 2] << 16 |
-                 (uint32_t)buf[off + 3] << 24;
-    assert_int_equal(buf[off + 4], 2); /* REQ */
-    reqs++;
-    off += 12 + n;
-  }
-  return reqs;
+  wl_frame_reader_release(&rd);
+  return closed && len == 0 ? -1 : reqs;
 }
 
 static long long metric(const char *name) {
   static int calls; /* each from its own address: the shared stack rate-limits per address */
-  char url[300], key[128], ip[32];
-  struct tu_resp r;
-  snprintf(url, sizeof url, "%s/metrics", env.http);
+  char ip[32];
   calls++;
   snprintf(ip, sizeof ip, "127.23.%d.%d", calls / 250, calls % 250 + 1);
-  assert_int_equal(tu_http("GET", url, ip, NULL, NULL, 0, &r), 0);
-  assert_int_equal(r.status, 200);
-  snprintf(key, sizeof key, "\n%s ", name);
-  const char *at = strstr((const char *)r.body.data, key);
-  assert_non_null(at);
-  long long v = atoll(at + strlen(key));
-  tu_resp_release(&r);
+  long long v = tu_metric(&env, ip, name);
+  assert_true(v >= 0);
   return v;
 }
 
@@ -181,7 +180,7 @@ static void strangers_hung_and_leaving_workers(void **state) {
   assert_true(wait_metric("tracker_announce_workers_connected", workers));
   long long resent0 = metric("tracker_announce_bus_resent_total");
   fd = bus_connect();
-  bus_send(fd, 1, "weightless announce bus 1");
+  bus_send(fd, WL_FRAME_HELLO, WL_FRAME_HELLO_TEXT);
   assert_true(wait_metric("tracker_announce_workers_connected", workers + 1));
   /* Rounds of announces until one has gone to it and been sent again elsewhere (with 3 workers
    * it takes its turn among the least loaded). Every announce must be answered. Its socket
@@ -200,7 +199,7 @@ static void strangers_hung_and_leaving_workers(void **state) {
   assert_true(metric("tracker_announce_bus_resent_total") > resent0);
 
   /* it says BYE: once the gateway has it, the worker gets nothing new, and announces go on */
-  bus_send(fd, 4, "");
+  bus_send(fd, WL_FRAME_BYE, "");
   assert_true(wait_metric("tracker_announce_workers_connected", workers));
   assert_true(bus_requests(fd, 300) >= 0); /* what was sent before the BYE was read */
   for (int i = 0; i < 3; i++) assert_int_equal(load_once("-WLBYE--", "127.22"), 32);

@@ -370,3 +370,15 @@ long tu_raw_shut(int port, const char *host, const char *src_ip, const void *req
                  char *out, size_t outlen, int timeout_ms, bool *closed) {
   return raw_exchange(port, host, src_ip, req, len, true, out, outlen, timeout_ms, closed);
 }
+
+int64_t tu_metric(const struct tu_env *e, const char *src_ip, const char *name) {
+  char url[300], needle[128];
+  struct tu_resp r;
+  snprintf(url, sizeof url, "%s/metrics", e->http);
+  if (tu_http("GET", url, src_ip, NULL, NULL, 0, &r) < 0) return -1;
+  snprintf(needle, sizeof needle, "\n%s ", name);
+  const char *p = r.status == 200 ? strstr((char *)r.body.data, needle) : NULL;
+  int64_t v = p ? atoll(p + strlen(needle)) : -1;
+  tu_resp_release(&r);
+  return v;
+}

@@ -105,6 +105,9 @@ struct tu_load {
                bool ok);
   void *arg;
 };
+/* The value of a /metrics line "NAME VALUE", asked from src_ip (the shared stack rate-limits
+ * per address); -1 when there is no 200 answer or no such line. */
+int64_t tu_metric(const struct tu_env *e, const char *src_ip, const char *name);
 /* Returns the number of announces sent. */
 long tu_load_run(struct tu_load *l);
 /* Seconds on a monotonic clock. */

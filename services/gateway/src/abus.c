@@ -173,10 +173,9 @@ static bool on_frame(struct wl_uvlink *l, const struct wl_frame *f) {
   switch (f->kind) {
   case WL_FRAME_REP: {
     struct breq *r = ab->slots[f->id & 0xffffu];
+    /* else answered by another worker after a resend, or timed out: dropped */
     if ((f->id & 0xffffu) < ab->total && r->id == f->id && r->link == k)
       complete(gw, r, 0, f->p, f->n);
-    else
-      ab->stale++; /* answered by another worker after a resend, or timed out */
     return true;
   }
   case WL_FRAME_BYE:

@@ -18,7 +18,7 @@ enum { POOL_MAX = 65536 };
 static void breq_loop(struct wl_uvnng_item *item) {
   struct breq *r = (struct breq *)(void *)((char *)item - offsetof(struct breq, item));
   struct gw *gw = r->gw;
-  struct backend *b = &gw->bk[r->bk];
+  struct backend *b = &gw->reg;
   int rv = 0;
   if (r->result == NNG_ETIMEDOUT) {
     rv = WL_ETIMEOUT;
@@ -58,7 +58,7 @@ static void breq_cb(void *arg) {
 struct breq *wl_backend_call(struct gw *gw, enum backend_id bk, const void *msg, size_t len,
                              int timeout_ms, breq_fn fn, void *arg) {
   if (bk == BK_ANNOUNCE) return wl_abus_call(gw, msg, len, timeout_ms, fn, arg);
-  struct backend *b = &gw->bk[bk];
+  struct backend *b = &gw->reg;
   struct breq *r = b->free;
   if (r) {
     b->free = r->next_free;
@@ -119,7 +119,7 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg) {
 
 int wl_backend_start(struct gw *gw) {
   char url[600];
-  struct backend *b = &gw->bk[BK_REGISTRY];
+  struct backend *b = &gw->reg;
   pthread_mutex_init(&b->mu, NULL);
   if (nng_req0_open(&b->sock) != 0) return WL_ENOMEM;
   b->cap = POOL_MAX;
@@ -143,7 +143,7 @@ int wl_backend_start(struct gw *gw) {
 
 void wl_backend_stop(struct gw *gw) {
   wl_abus_stop(gw);
-  struct backend *b = &gw->bk[BK_REGISTRY];
+  struct backend *b = &gw->reg;
   nng_close(b->sock); /* no pipe events after this */
   /* The loop has ended: calls still in flight are aborted by the close. Wait for each aio's
    * callback (nng_aio_stop), then free what it holds; their loop hand-offs are never run. */

@@ -149,7 +149,7 @@ struct abus {
   struct breq *inflight; /* sent or waiting for a worker, newest first */
   uv_timer_t tick;       /* timeouts, resends, requests waiting for a worker */
   uint32_t rr;           /* round robin among equally loaded workers */
-  uint64_t resent, stale; /* requests sent again; replies that matched nothing */
+  uint64_t resent;        /* requests sent again (tracker_announce_bus_resent_total) */
 };
 
 struct gw {
@@ -157,7 +157,7 @@ struct gw {
   uv_loop_t *loop;
   uv_tcp_t listener;
   struct wl_uvnng q;
-  struct backend bk[2]; /* [BK_ANNOUNCE] is unused: the announce bus is `abus` */
+  struct backend reg;   /* the registry (backend.c) */
   struct abus abus;
   struct metrics m;
   struct wl_buf scratch; /* per-request scratch, reset per use */

@@ -70,7 +70,7 @@ void wl_registry_forward(struct conn *c, const char *path, size_t plen, const ch
   struct gw *gw = c->gw;
   /* No registry connected: answer at once rather than queue the request until it returns
    * (NNG would hold it, up to the backend timeout). */
-  if (__atomic_load_n(&gw->bk[BK_REGISTRY].pipes, __ATOMIC_RELAXED) <= 0) {
+  if (__atomic_load_n(&gw->reg.pipes, __ATOMIC_RELAXED) <= 0) {
     gw->m.backend_errors[BK_REGISTRY]++;
     wl_http_json_error(c, 503, "registry unavailable: it is not running or not reachable");
     return;
