@@ -164,8 +164,39 @@ static void request_snapshot(struct worker *w) {
 
 /* ---- timers ------------------------------------------------------------------------------- */
 
+/* The push socket of the figures. Unbuffered: a push succeeds only when a connection to the
+ * registry is ready to take it, so a missing one shows at once (the figures stay dirty). */
+static int push_open(struct worker *w) {
+  if (nng_push0_open(&w->push) != 0) return WL_ENOMEM;
+  nng_setopt_int(w->push, NNG_OPT_SENDBUF, 0);
+  nng_setopt_ms(w->push, NNG_OPT_RECONNMINT, 50);
+  nng_setopt_ms(w->push, NNG_OPT_RECONNMAXT, 1000);
+  return nng_dial(w->push, w->stats_url, NULL, NNG_FLAG_NONBLOCK) == 0 ? 0 : WL_EINVAL;
+}
+
+/* Figures that found no connection for PUSH_REOPEN_TICKS ticks in a row: the registry is down,
+ * or this socket's connection attempts are stuck (a restart of the registry at the wrong moment
+ * can leave an NNG dialer that never connects again while the other workers' do). Either way a
+ * fresh socket costs nothing, so the worker opens one, and says so. */
+enum { PUSH_REOPEN_TICKS = 5 };
+
+static void push_failed(struct worker *w, int rv) {
+  if (++w->push_failures % PUSH_REOPEN_TICKS != 0) return;
+  WL_WARN("announce", "swarm figures of %zu swarms have not reached the registry at %s for %d "
+          "tries (%s); kept, and the connection is opened again",
+          w->dirty.n, w->stats_url, w->push_failures, nng_strerror(rv));
+  nng_close(w->push);
+  if (push_open(w) < 0) WL_ERROR("announce", "cannot open the swarm figures socket again");
+}
+
 static void on_stats_timer(uv_timer_t *t) {
   struct worker *w = t->data;
+  if (w->unnoted > 0) {
+    WL_WARN("announce", "%llu swarm figures were not noted: %zu swarms already wait for the "
+            "registry (the most one push carries); their next announces report them",
+            (unsigned long long)w->unnoted, w->dirty.n);
+    w->unnoted = 0;
+  }
   if (w->dirty.n == 0) return;
   struct wl_swarm_stat *s = malloc(w->dirty.n * sizeof *s);
   if (s == NULL) return;
@@ -189,8 +220,13 @@ static void on_stats_timer(uv_timer_t *t) {
   if (rv == 0 && nng_msg_alloc(&msg, 0) == 0 && nng_msg_append(msg, b.data, b.len) == 0) {
     rv = nng_sendmsg(w->push, msg, NNG_FLAG_NONBLOCK);
     if (rv == 0) {
-      wl_hashmap_clear(&w->dirty); /* else keep them for the next tick */
       msg = NULL;
+      wl_hashmap_clear(&w->dirty);
+      if (w->push_failures >= PUSH_REOPEN_TICKS)
+        WL_INFO("announce", "swarm figures reach the registry again");
+      w->push_failures = 0;
+    } else { /* kept for the next tick */
+      push_failed(w, rv);
     }
   }
   if (msg) nng_msg_free(msg);
@@ -213,14 +249,12 @@ int wl_reglink_start(struct worker *w) {
       wl_hashmap_init(&w->dirty, 4 * sizeof(uint64_t), WL_STATS_BATCH_MAX) < 0)
     return WL_ENOMEM;
 
-  if (nng_sub0_open(&w->sub) != 0 || nng_req0_open(&w->reg) != 0 || nng_push0_open(&w->push) != 0)
-    return WL_ENOMEM;
+  if (nng_sub0_open(&w->sub) != 0 || nng_req0_open(&w->reg) != 0) return WL_ENOMEM;
   nng_setopt(w->sub, NNG_OPT_SUB_SUBSCRIBE, "", 0);
   nng_setopt_size(w->sub, NNG_OPT_RECVMAXSZ, 1 << 20);
   nng_setopt_size(w->reg, NNG_OPT_RECVMAXSZ, 512u << 20);
   nng_setopt_ms(w->reg, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-  nng_setopt_int(w->push, NNG_OPT_SENDBUF, 16);
-  for (nng_socket *s = &w->sub; s; s = s == &w->sub ? &w->reg : s == &w->reg ? &w->push : NULL) {
+  for (nng_socket *s = &w->sub; s; s = s == &w->sub ? &w->reg : NULL) {
     nng_setopt_ms(*s, NNG_OPT_RECONNMINT, 50);
     nng_setopt_ms(*s, NNG_OPT_RECONNMAXT, 1000);
   }
@@ -234,9 +268,13 @@ int wl_reglink_start(struct worker *w) {
   if ((rv = wl_config_endpoint(w->cfg, w->cfg->registry_bus, "registry.ipc", url, sizeof url)) < 0 ||
       nng_dial(w->reg, url, NULL, NNG_FLAG_NONBLOCK) != 0)
     goto bad_url;
-  if ((rv = wl_config_endpoint(w->cfg, w->cfg->stats_bus, "stats.ipc", url, sizeof url)) < 0 ||
-      nng_dial(w->push, url, NULL, NNG_FLAG_NONBLOCK) != 0)
+  if ((rv = wl_config_endpoint(w->cfg, w->cfg->stats_bus, "stats.ipc", w->stats_url,
+                               sizeof w->stats_url)) < 0)
     goto bad_url;
+  if ((rv = push_open(w)) < 0) {
+    snprintf(url, sizeof url, "%s", w->stats_url);
+    goto bad_url;
+  }
   nng_recv_aio(w->sub, w->sub_aio);
 
   uv_timer_init(w->loop, &w->stats_timer);
@@ -281,7 +319,10 @@ const char *wl_reglink_refusal(struct worker *w, const uint8_t hash[20], char *t
 void wl_reglink_note_swarm(struct worker *w, const uint8_t hash[20], uint64_t seeders,
                            uint64_t leechers, uint64_t completions, uint64_t observed_us) {
   uint64_t *v = wl_hashmap_put(&w->dirty, hash, NULL);
-  if (v == NULL) return; /* batch full: the next announce of this swarm reports it */
+  if (v == NULL) { /* batch full: the next announce of this swarm reports it (logged) */
+    w->unnoted++;
+    return;
+  }
   if (observed_us < v[3]) return; /* pipelined replies arrive in order; keep the newest anyway */
   v[0] = seeders;
   v[1] = leechers;

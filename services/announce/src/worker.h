@@ -126,6 +126,9 @@ struct worker {
   struct wl_hashmap blocked;    /* value: char reason[96] */
   struct wl_hashmap registered; /* no value */
   struct wl_hashmap dirty;      /* value: uint64_t[4] seeders, leechers, completions, observed_us */
+  char stats_url[600];          /* where the figures go (the registry's stats bus) */
+  int push_failures;            /* figure pushes in a row that found no connection */
+  uint64_t unnoted;             /* swarms not noted because the batch was full (logged) */
   uv_timer_t stats_timer, sweep_timer, snapshot_timer;
   uv_signal_t sigterm, sigint;
   bool stopping;
