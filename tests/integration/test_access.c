@@ -175,6 +175,17 @@ static void slow_client_is_cut(void **state) {
   assert_true(got > 0);
   assert_non_null(strstr(out, "408"));
   assert_true(time(NULL) - t0 <= 6);
+  /* the same headers pipelined behind a complete request: answered, then cut the same way */
+  char req[512];
+  int n = snprintf(req, sizeof req, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n%s", partial);
+  t0 = time(NULL);
+  got = tu_raw(env.http_port, "127.0.0.1", peer_ip(ip), req, (size_t)n, out, sizeof out, 8000,
+               &closed);
+  assert_true(closed);
+  assert_true(got > 0);
+  assert_non_null(strstr(out, "HTTP/1.1 200"));
+  assert_non_null(strstr(out, "408"));
+  assert_true(time(NULL) - t0 <= 6);
 }
 
 static void body_too_large_is_refused_unread(void **state) {

@@ -351,7 +351,8 @@ static void after_write(uv_write_t *w, int status) {
     conn_close(c);
     return;
   }
-  arm_timer(c, c->gw->cfg->idle_timeout);
+  /* a request begun in what was pipelined keeps the header timer its first bytes started */
+  if (!c->in_headers && c->url.len == 0) arm_timer(c, c->gw->cfg->idle_timeout);
   if (c->read_paused) {
     c->read_paused = false;
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
