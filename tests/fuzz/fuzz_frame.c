@@ -1,7 +1,7 @@
 /* libFuzzer target: the announce bus's frame reader (libcommon/src/frame.c), which reads what a
  * peer on the bus sends. The input is fed in chunks (their sizes taken from the input itself,
  * as reads would split it); every frame returned must be well formed and, encoded again, give
- * back exactly the bytes it was read from; after an error nothing more is returned. */
+ * back exactly the bytes it was read from. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -457,44 +457,48 @@ static void ipv6_peers(void **state) {
   tu_resp_release(&r);
 }
 
+/* Three announces of one peer each for the swarm hx (peer ids from 10 * batch, ports from
+ * port0), pipelined in req. Returns their length. */
+static int pipelined_announces(char *req, size_t cap, const char *hx, int batch, int port0) {
+  int n = 0;
+  for (int i = 0; i < 3; i++)
+    n += snprintf(req + n, cap - (size_t)n,
+                  "GET /announce?info_hash=%s&peer_id=-WL0001-0000000000%02d&port=%d&uploaded=0&downloaded=0&left=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+                  hx, 10 * batch + i, port0 + i);
+  return n;
+}
+
+/* The "HTTP/1.1 200 OK" status lines in the first got bytes of out (the bodies hold binary peer
+ * lists with NUL bytes: memmem). */
+static int count_ok(const char *out, long got) {
+  int answers = 0;
+  for (const char *p = out; (p = memmem(p, (size_t)(out + got - p), "HTTP/1.1 200 OK", 15)) != NULL; p++)
+    answers++;
+  return answers;
+}
+
 static void keepalive_and_pipelining(void **state) {
   char ipbuf[32];
   uint8_t h[20];
   char hx[64], req[8192];
   tu_random_hash(h);
   tu_pct(hx, h, 20);
-  int n = 0;
-  for (int i = 0; i < 3; i++)
-    n += snprintf(req + n, sizeof req - (size_t)n,
-                  "GET /announce?info_hash=%s&peer_id=-WL0001-00000000000%d&port=%d&uploaded=0&downloaded=0&left=1 HTTP/1.1\r\nHost: x\r\n\r\n",
-                  hx, i, 7000 + i);
+  int n = pipelined_announces(req, sizeof req, hx, 0, 7000);
   n += snprintf(req + n, sizeof req - (size_t)n, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   char out[65536];
   bool closed;
   long got = tu_raw(env.http_port, "127.0.0.1", peer_ip(ipbuf), req, (size_t)n, out, sizeof out, 5000, &closed);
   assert_true(got > 0);
   assert_true(closed); /* Connection: close on the last one */
-  /* four answers, in order */
-  int answers = 0;
-  /* the bodies hold binary peer lists (NUL bytes): search with memmem */
-  for (char *p = out; (p = memmem(p, (size_t)(out + got - p), "HTTP/1.1 200 OK", 15)) != NULL; p++)
-    answers++;
-  assert_int_equal(answers, 4);
+  assert_int_equal(count_ok(out, got), 4); /* four answers, in order */
   char *last = memmem(out, (size_t)got, "tracker_announces_total", 23);
   assert_non_null(last);
   /* the same announces, then the client shuts its side: each is answered, then the close */
-  n = 0;
-  for (int i = 0; i < 3; i++)
-    n += snprintf(req + n, sizeof req - (size_t)n,
-                  "GET /announce?info_hash=%s&peer_id=-WL0001-00000000001%d&port=%d&uploaded=0&downloaded=0&left=1 HTTP/1.1\r\nHost: x\r\n\r\n",
-                  hx, i, 7100 + i);
+  n = pipelined_announces(req, sizeof req, hx, 1, 7100);
   got = tu_raw_shut(env.http_port, "127.0.0.1", peer_ip(ipbuf), req, (size_t)n, out, sizeof out, 5000, &closed);
   assert_true(got > 0);
   assert_true(closed);
-  answers = 0;
-  for (char *p = out; (p = memmem(p, (size_t)(out + got - p), "HTTP/1.1 200 OK", 15)) != NULL; p++)
-    answers++;
-  assert_int_equal(answers, 3);
+  assert_int_equal(count_ok(out, got), 3);
   /* HTTP/1.0 without keep-alive: closed after one answer */
   const char r10[] = "GET /metrics HTTP/1.0\r\n\r\n";
   got = tu_raw(env.http_port, "127.0.0.1", peer_ip(ipbuf), r10, sizeof r10 - 1, out, sizeof out, 5000, &closed);

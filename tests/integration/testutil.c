@@ -314,7 +314,7 @@ long tu_load_run(struct tu_load *l) {
   bool sending = true;
   double t0 = tu_now_s();
   while (sending || nfree < par) {
-    if (sending) sending = l->tick(l, tu_now_s() - t0, sent, answered);
+    if (sending && l->tick) sending = l->tick(l, tu_now_s() - t0, sent, answered);
     if (l->count > 0 && sent >= l->count) sending = false;
     while (sending && nfree > 0 && (l->count <= 0 || sent < l->count)) {
       int i = free_slots[--nfree];

@@ -35,6 +35,10 @@ struct tu_resp {
   struct wl_buf headers;
 };
 
+/* The value of a /metrics line "NAME VALUE", asked from src_ip (the shared stack rate-limits
+ * per address); -1 when there is no 200 answer or no such line. */
+int64_t tu_metric(const struct tu_env *e, const char *src_ip, const char *name);
+
 /* One HTTP request. src_ip: loopback source address ("127.0.0.7") or NULL. headers: NULL-
  * terminated "Name: value" list or NULL. 0, or -1 when no answer arrived. */
 int tu_http(const char *method, const char *url, const char *src_ip, const char *const *headers,
@@ -88,7 +92,8 @@ long tu_raw_shut(int port, const char *host, const char *src_ip, const void *req
  * peer, `parallel` in flight through one curl multi handle. Announce n: peer id tag + n
  * (tag: 8 characters), port 1024 + n % 60000, left = n % 2 when left < 0, else left.
  * Each loop turn calls tick (may act on the stack: kill a worker...), which says whether to
- * keep sending; the run ends when it says no and nothing is in flight. Each answer goes to
+ * keep sending; the run ends when it says no and nothing is in flight. A load with a count
+ * may leave tick NULL: it sends count announces. Each answer goes to
  * done with its curl result, HTTP status and body (ok: a bencoded answer that is no failure). */
 struct tu_load {
   const struct tu_env *env;
@@ -105,9 +110,6 @@ struct tu_load {
                bool ok);
   void *arg;
 };
-/* The value of a /metrics line "NAME VALUE", asked from src_ip (the shared stack rate-limits
- * per address); -1 when there is no 200 answer or no such line. */
-int64_t tu_metric(const struct tu_env *e, const char *src_ip, const char *name);
 /* Returns the number of announces sent. */
 long tu_load_run(struct tu_load *l);
 /* Seconds on a monotonic clock. */

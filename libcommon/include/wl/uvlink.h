@@ -72,7 +72,8 @@ int wl_uvaddr_parse(const char *url, struct wl_uvaddr *a, char *why, size_t whyl
 /* Prepares l (zeroed by the caller) for a stream of frames of at most max_in bytes. */
 void wl_uvlink_init(struct wl_uvlink *l, size_t max_in, wl_uvlink_frame_fn on_frame,
                     wl_uvlink_close_fn on_close, void *data);
-/* The stream of a new connection on the listener becomes l's, and reading starts. On failure
+/* The stream of a new connection on the listener becomes l's, and reading starts. WL_ENOMEM:
+ * no stream could be made, nothing more happens and l is the caller's. Any other failure:
  * on_close(l, why) runs later, as for any link that closes. */
 struct wl_uvlisten;
 int wl_uvlink_accept(struct wl_uvlink *l, struct wl_uvlisten *server);

@@ -30,9 +30,11 @@ static void job_free(struct job *j) {
 void wl_job_reply(struct job *j) {
   struct worker *w = j->w;
   wl_proto_in_release(&j->in);
-  if (w->bus_state == BUS_UP && j->link_gen == w->link_gen &&
-      wl_uvlink_send(&w->link, WL_FRAME_REP, j->id, j->out.data, j->out.len) < 0)
-    WL_ERROR("announce", "cannot send a reply of %zu bytes", j->out.len);
+  if (w->bus_state == BUS_UP && j->link_gen == w->link_gen) {
+    int rv = wl_uvlink_send(&w->link, WL_FRAME_REP, j->id, j->out.data, j->out.len);
+    if (rv < 0 && rv != WL_ECLOSED) /* closing: the gateway sends it again elsewhere */
+      WL_ERROR("announce", "cannot send a reply of %zu bytes", j->out.len);
+  }
   job_free(j);
 }
 
@@ -160,7 +162,6 @@ static void on_dialed(struct wl_uvlink *l, int status) {
   w->dial_failures = 0;
   w->redial_ms = REDIAL_MIN_MS;
   w->link_gen++;
-  w->bye_sent = false;
   wl_uvlink_send(l, WL_FRAME_HELLO, 0, WL_FRAME_HELLO_TEXT, strlen(WL_FRAME_HELLO_TEXT));
   if (w->stopping) wl_bus_bye(w);
   WL_INFO("announce", "connected to the gateway at %s", w->bus_url);
@@ -213,8 +214,8 @@ int wl_bus_start(struct worker *w) {
 int wl_bus_busy(struct worker *w) { return w->busy; }
 
 void wl_bus_bye(struct worker *w) {
-  if (w->bus_state != BUS_UP || w->bye_sent) return;
-  if (wl_uvlink_send(&w->link, WL_FRAME_BYE, 0, NULL, 0) == 0) w->bye_sent = true;
+  /* once: on the signal, or on a connection made while stopping */
+  if (w->bus_state == BUS_UP) wl_uvlink_send(&w->link, WL_FRAME_BYE, 0, NULL, 0);
 }
 
 void wl_bus_stop(struct worker *w) {

@@ -164,14 +164,19 @@ static void request_snapshot(struct worker *w) {
 
 /* ---- timers ------------------------------------------------------------------------------- */
 
+/* Dials the registry at url in the background, redialing 50 ms to 1 s after a lost connection. */
+static int dial(nng_socket s, const char *url) {
+  nng_setopt_ms(s, NNG_OPT_RECONNMINT, 50);
+  nng_setopt_ms(s, NNG_OPT_RECONNMAXT, 1000);
+  return nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK) == 0 ? 0 : WL_EINVAL;
+}
+
 /* The push socket of the figures. Unbuffered: a push succeeds only when a connection to the
  * registry is ready to take it, so a missing one shows at once (the figures stay dirty). */
 static int push_open(struct worker *w) {
   if (nng_push0_open(&w->push) != 0) return WL_ENOMEM;
   nng_setopt_int(w->push, NNG_OPT_SENDBUF, 0);
-  nng_setopt_ms(w->push, NNG_OPT_RECONNMINT, 50);
-  nng_setopt_ms(w->push, NNG_OPT_RECONNMAXT, 1000);
-  return nng_dial(w->push, w->stats_url, NULL, NNG_FLAG_NONBLOCK) == 0 ? 0 : WL_EINVAL;
+  return dial(w->push, w->stats_url);
 }
 
 /* Figures that found no connection for PUSH_REOPEN_TICKS ticks in a row: the registry is down,
@@ -181,10 +186,11 @@ static int push_open(struct worker *w) {
 enum { PUSH_REOPEN_TICKS = 5 };
 
 static void push_failed(struct worker *w, int rv) {
-  if (++w->push_failures % PUSH_REOPEN_TICKS != 0) return;
-  WL_WARN("announce", "swarm figures of %zu swarms have not reached the registry at %s for %d "
-          "tries (%s); kept, and the connection is opened again",
-          w->dirty.n, w->stats_url, w->push_failures, nng_strerror(rv));
+  if (w->stopping || ++w->push_failures % PUSH_REOPEN_TICKS != 0) return;
+  if (w->push_failures == PUSH_REOPEN_TICKS || w->push_failures % (12 * PUSH_REOPEN_TICKS) == 0)
+    WL_WARN("announce", "swarm figures of %zu swarms have not reached the registry at %s for %d "
+            "tries (%s); kept, and the connection is opened again",
+            w->dirty.n, w->stats_url, w->push_failures, nng_strerror(rv));
   nng_close(w->push);
   if (push_open(w) < 0) WL_ERROR("announce", "cannot open the swarm figures socket again");
 }
@@ -243,7 +249,6 @@ static void on_sweep_timer(uv_timer_t *t) {
 
 int wl_reglink_start(struct worker *w) {
   char url[600];
-  int rv;
   if (wl_hashmap_init(&w->blocked, REASON_MAX, 10000000) < 0 ||
       wl_hashmap_init(&w->registered, 0, 100000000) < 0 ||
       wl_hashmap_init(&w->dirty, 4 * sizeof(uint64_t), WL_STATS_BATCH_MAX) < 0)
@@ -254,27 +259,19 @@ int wl_reglink_start(struct worker *w) {
   nng_setopt_size(w->sub, NNG_OPT_RECVMAXSZ, 1 << 20);
   nng_setopt_size(w->reg, NNG_OPT_RECVMAXSZ, 512u << 20);
   nng_setopt_ms(w->reg, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-  for (nng_socket *s = &w->sub; s; s = s == &w->sub ? &w->reg : NULL) {
-    nng_setopt_ms(*s, NNG_OPT_RECONNMINT, 50);
-    nng_setopt_ms(*s, NNG_OPT_RECONNMAXT, 1000);
-  }
   nng_pipe_notify(w->sub, NNG_PIPE_EV_ADD_POST, on_sub_pipe, w);
   if (nng_aio_alloc(&w->sub_aio, on_sub, w) != 0 || nng_aio_alloc(&w->reg_aio, on_reg, w) != 0)
     return WL_ENOMEM;
 
-  if ((rv = wl_config_endpoint(w->cfg, w->cfg->events_bus, "events.ipc", url, sizeof url)) < 0 ||
-      nng_dial(w->sub, url, NULL, NNG_FLAG_NONBLOCK) != 0)
+  if (wl_config_endpoint(w->cfg, w->cfg->events_bus, "events.ipc", url, sizeof url) < 0 ||
+      dial(w->sub, url) < 0)
     goto bad_url;
-  if ((rv = wl_config_endpoint(w->cfg, w->cfg->registry_bus, "registry.ipc", url, sizeof url)) < 0 ||
-      nng_dial(w->reg, url, NULL, NNG_FLAG_NONBLOCK) != 0)
+  if (wl_config_endpoint(w->cfg, w->cfg->registry_bus, "registry.ipc", url, sizeof url) < 0 ||
+      dial(w->reg, url) < 0)
     goto bad_url;
-  if ((rv = wl_config_endpoint(w->cfg, w->cfg->stats_bus, "stats.ipc", w->stats_url,
-                               sizeof w->stats_url)) < 0)
-    goto bad_url;
-  if ((rv = push_open(w)) < 0) {
-    snprintf(url, sizeof url, "%s", w->stats_url);
-    goto bad_url;
-  }
+  if (wl_config_endpoint(w->cfg, w->cfg->stats_bus, "stats.ipc", url, sizeof url) < 0) goto bad_url;
+  snprintf(w->stats_url, sizeof w->stats_url, "%s", url); /* push_failed opens it again */
+  if (push_open(w) < 0) goto bad_url;
   nng_recv_aio(w->sub, w->sub_aio);
 
   uv_timer_init(w->loop, &w->stats_timer);

@@ -108,7 +108,6 @@ struct worker {
   uv_timer_t redial;
   uint64_t redial_ms; /* the next wait before dialing again: 50 ms, doubling to 1 s */
   int dial_failures;  /* in a row (logged on the first, then every 30th) */
-  bool bye_sent;
   struct job *jobs;
   struct job *free_jobs;
   size_t njobs;

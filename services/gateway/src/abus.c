@@ -82,8 +82,7 @@ static void complete(struct gw *gw, struct breq *r, int rv, const void *body, si
   unlink_req(ab, r);
   if (r->link) r->link->inflight--;
   r->link = NULL;
-  if (rv == WL_ETIMEOUT) gw->m.backend_timeouts[BK_ANNOUNCE]++;
-  else if (rv < 0) gw->m.backend_errors[BK_ANNOUNCE]++;
+  if (rv == WL_ETIMEOUT) gw->m.backend_timeouts[BK_ANNOUNCE]++; /* rv: 0 or WL_ETIMEOUT */
   r->fn(r, rv, body, len);
   r->id = (r->id & 0xffffu) | ((r->id + 0x10000u) & 0xffff0000u);
   wl_buf_reset(&r->msg);
@@ -202,7 +201,7 @@ static void on_link_close(struct wl_uvlink *l, const char *why) {
   if (k->next) k->next->pprev = k->pprev;
   if (k->hello && !k->bye) ab->ready--;
   int moved = 0;
-  if (!ab->stopping) {
+  if (ab->listening) {
     uint64_t now = uv_now(gw->loop);
     for (struct breq *r = ab->inflight; r; r = r->next) {
       if (r->link != k) continue;
@@ -211,10 +210,10 @@ static void on_link_close(struct wl_uvlink *l, const char *why) {
     }
     ab->resent += (uint64_t)moved;
   }
-  if (k->hello && !ab->stopping)
+  if (k->hello && ab->listening)
     WL_WARN("gateway", "an announce worker disconnected (%s); %d requests sent again, %d workers "
                        "ready", why ? why : "closed", moved, ab->ready);
-  else if (why && !ab->stopping)
+  else if (why && ab->listening)
     WL_WARN("gateway", "announce bus connection closed before HELLO: %s", why);
   wl_uvlink_release(l);
   free(k);
@@ -238,7 +237,15 @@ static void on_connection(uv_stream_t *server, int status) {
   if (ab->links) ab->links->pprev = &k->next;
   k->pprev = &ab->links;
   ab->links = k;
-  if (wl_uvlink_accept(&k->l, &ab->ls) == 0) uv_unref(&k->l.u.h);
+  int rv = wl_uvlink_accept(&k->l, &ab->ls);
+  if (rv == 0) {
+    uv_unref(&k->l.u.h);
+  } else if (rv == WL_ENOMEM) { /* no stream was made: no on_link_close will come */
+    WL_ERROR("gateway", "announce bus: out of memory for a worker connection");
+    ab->links = k->next;
+    if (k->next) k->next->pprev = &ab->links;
+    free(k);
+  }
 }
 
 int wl_abus_start(struct gw *gw) {
@@ -273,7 +280,7 @@ void wl_abus_stop(struct gw *gw) {
   if (!ab->listening) return;
   /* The loop has ended: requests still in flight are dropped unanswered (their connections are
    * gone); the workers see their connection close. */
-  ab->stopping = true;
+  ab->listening = false;
   uv_timer_stop(&ab->tick);
   uv_close((uv_handle_t *)&ab->tick, NULL);
   uv_close(&ab->ls.u.h, NULL);
@@ -287,5 +294,4 @@ void wl_abus_stop(struct gw *gw) {
   free(ab->slots);
   ab->slots = NULL;
   ab->total = 0;
-  ab->listening = false;
 }

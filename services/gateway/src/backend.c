@@ -34,7 +34,6 @@ static void breq_loop(struct wl_uvnng_item *item) {
   r->reply = NULL;
   r->next_free = b->free;
   b->free = r;
-  b->nfree++;
 }
 
 static void breq_cb(void *arg) {
@@ -62,9 +61,8 @@ struct breq *wl_backend_call(struct gw *gw, enum backend_id bk, const void *msg,
   struct breq *r = b->free;
   if (r) {
     b->free = r->next_free;
-    b->nfree--;
   } else {
-    if (b->total >= b->cap) return NULL;
+    if (b->total >= POOL_MAX) return NULL;
     r = calloc(1, sizeof *r);
     if (r == NULL) return NULL;
     r->gw = gw;
@@ -81,8 +79,7 @@ struct breq *wl_backend_call(struct gw *gw, enum backend_id bk, const void *msg,
   if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, msg, len) != 0) {
     r->next_free = b->free;
     b->free = r;
-    b->nfree++;
-    return NULL;
+      return NULL;
   }
   r->fn = fn;
   r->arg = arg;
@@ -122,7 +119,6 @@ int wl_backend_start(struct gw *gw) {
   struct backend *b = &gw->reg;
   pthread_mutex_init(&b->mu, NULL);
   if (nng_req0_open(&b->sock) != 0) return WL_ENOMEM;
-  b->cap = POOL_MAX;
   nng_setopt_size(b->sock, NNG_OPT_RECVMAXSZ, 128u << 20);
   nng_setopt_ms(b->sock, NNG_OPT_RECONNMINT, 50);
   nng_setopt_ms(b->sock, NNG_OPT_RECONNMAXT, 1000);

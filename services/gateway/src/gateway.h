@@ -126,9 +126,7 @@ struct backend {
   nng_socket sock;
   struct breq *free;
   struct breq *all;
-  size_t nfree;
   size_t total;
-  size_t cap;
   int pipes; /* connected peers: the size of ids, read atomically by the loop */
   pthread_mutex_t mu;      /* ids, on NNG's threads */
   uint32_t ids[1024];      /* pipes that reached ADD_POST and have not been removed */
@@ -139,7 +137,7 @@ struct backend {
  * worker with the fewest in flight. */
 struct abus {
   struct wl_uvlisten ls;
-  bool listening, stopping;
+  bool listening; /* false from wl_abus_stop on: a closing worker's requests stay put */
   char path[512]; /* the socket file to remove at the end (ipc) */
   struct wlink *links;
   int ready; /* workers that said HELLO and not BYE */
