@@ -174,6 +174,18 @@ static void flush(struct wl_uvlink *l) {
   struct wl_buf *b = &l->wq[l->wcur];
   if (l->writing || l->closing || b->len == 0) return;
   uv_buf_t ub = uv_buf_init((char *)b->data, (unsigned)b->len);
+  /* Written at once when the socket takes it all: a uv_write that completes at once still
+   * costs an epoll_ctl (libuv 1.44 re-arms the watcher when its write queue drains). */
+  int n = uv_try_write(&l->u.s, &ub, 1);
+  if (n == (int)ub.len) {
+    wl_buf_reset(b);
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    close_why(l, "write failed: %s", uv_strerror(n));
+    return;
+  }
+  if (n > 0) ub = uv_buf_init(ub.base + n, ub.len - (unsigned)n);
   l->wr.data = l;
   int rv = uv_write(&l->wr, &l->u.s, &ub, 1, on_written);
   if (rv < 0) {
