@@ -6,8 +6,9 @@
  * A request goes to the ready worker with the fewest requests in flight. It is kept until
  * answered, so that it can be sent again: at once to another worker when its worker's
  * connection closes (a worker killed loses nothing), and after RESEND_MS to another worker when
- * its worker does not answer (a hung worker). Delivery is at least once, as with NNG's req
- * resends before. A worker that stops says BYE first: it gets nothing new and answers what it
+ * its worker does not answer (a hung worker). The first answer wins, from whichever worker; no
+ * worker gets the same request twice. Delivery is at least once, as with NNG's req resends
+ * before: a hung worker that comes back runs what it had. A worker that stops says BYE first: it gets nothing new and answers what it
  * has, so a scale-down resends nothing. With no worker connected, requests wait for one until
  * their deadline. */
 #include <stdlib.h>
@@ -35,11 +36,11 @@ struct wlink {
 static bool worker_ready(const struct wlink *k) { return k->hello && !k->bye && !k->l.closing; }
 
 /* The ready worker with the fewest requests in flight (round robin among equals), other than
- * `not` when there is another. */
-static struct wlink *pick(struct abus *ab, const struct wlink *not) {
+ * x1 and x2 (the workers that already have the request). */
+static struct wlink *pick(struct abus *ab, const struct wlink *x1, const struct wlink *x2) {
   int least = -1, ties = 0;
   for (struct wlink *k = ab->links; k; k = k->next) {
-    if (!worker_ready(k) || (k == not && ab->ready > 1)) continue;
+    if (!worker_ready(k) || k == x1 || k == x2) continue;
     if (least < 0 || k->inflight < least) {
       least = k->inflight;
       ties = 0;
@@ -49,17 +50,36 @@ static struct wlink *pick(struct abus *ab, const struct wlink *not) {
   if (least < 0) return NULL;
   int nth = (int)(ab->rr++ % (uint32_t)ties);
   for (struct wlink *k = ab->links; k; k = k->next)
-    if (worker_ready(k) && !(k == not && ab->ready > 1) && k->inflight == least && nth-- == 0)
-      return k;
+    if (worker_ready(k) && k != x1 && k != x2 && k->inflight == least && nth-- == 0) return k;
   return NULL;
 }
 
-/* Sends r to a worker, or leaves it waiting for one (r->link NULL). */
+static void forget_slow(struct breq *r) {
+  if (r->slow) r->slow->inflight--;
+  r->slow = NULL;
+}
+
+/* Sends r to a worker, or leaves it waiting for one (r->link NULL).
+ * On a resend (r->link set: unanswered for RESEND_MS) the worker that had r becomes r->slow: it
+ * may still answer (the first answer wins, see on_frame), and r stays in its count until then,
+ * so new requests go to the others. No worker gets r twice: on its ordered connection a second
+ * copy could only be read after the first, answering nothing sooner and running the announce
+ * twice (a `completed` counted twice). With no other worker ready, r stays where it is and is
+ * looked at again after RESEND_MS. */
 static void dispatch(struct abus *ab, struct breq *r, uint64_t now) {
   struct wlink *prev = r->link;
-  if (prev) prev->inflight--;
+  struct wlink *k = pick(ab, prev, r->slow);
+  if (k == NULL && prev && worker_ready(prev)) {
+    r->resend_ms = now + RESEND_MS;
+    return;
+  }
+  if (prev && !prev->l.closing) {
+    forget_slow(r);
+    r->slow = prev;
+  } else if (prev) {
+    prev->inflight--;
+  }
   r->link = NULL;
-  struct wlink *k = pick(ab, prev);
   if (k == NULL) return;
   if (wl_uvlink_send(&k->l, WL_FRAME_REQ, r->id, r->msg.data, r->msg.len) < 0) return;
   r->link = k;
@@ -82,6 +102,7 @@ static void complete(struct gw *gw, struct breq *r, int rv, const void *body, si
   unlink_req(ab, r);
   if (r->link) r->link->inflight--;
   r->link = NULL;
+  forget_slow(r);
   if (rv == WL_ETIMEOUT) gw->m.backend_timeouts[BK_ANNOUNCE]++; /* rv: 0 or WL_ETIMEOUT */
   r->fn(r, rv, body, len);
   r->id = (r->id & 0xffffu) | ((r->id + 0x10000u) & 0xffff0000u);
@@ -144,8 +165,9 @@ static void on_tick(uv_timer_t *t) {
     if (now >= r->deadline_ms) {
       complete(gw, r, WL_ETIMEOUT, NULL, 0);
     } else if (r->link == NULL || now >= r->resend_ms) {
-      if (r->link) ab->resent++;
+      struct wlink *had = r->link;
       dispatch(ab, r, now);
+      if (had && r->link != had) ab->resent++;
     }
   }
   if (ab->inflight == NULL) uv_timer_stop(t);
@@ -171,10 +193,12 @@ static bool on_frame(struct wl_uvlink *l, const struct wl_frame *f) {
   }
   switch (f->kind) {
   case WL_FRAME_REP: {
-    struct breq *r = ab->slots[f->id & 0xffffu];
-    /* else answered by another worker after a resend, or timed out: dropped */
-    if ((f->id & 0xffffu) < ab->total && r->id == f->id && r->link == k)
-      complete(gw, r, 0, f->p, f->n);
+    /* The first answer to a request still open wins, whichever worker it comes from: a worker
+     * that was slow (the request went to another one after RESEND_MS) may still answer first.
+     * An answer to a request already answered or timed out carries an older generation in its
+     * id, and is dropped. */
+    struct breq *r = (f->id & 0xffffu) < ab->total ? ab->slots[f->id & 0xffffu] : NULL;
+    if (r && r->id == f->id) complete(gw, r, 0, f->p, f->n);
     return true;
   }
   case WL_FRAME_BYE:
@@ -201,6 +225,10 @@ static void on_link_close(struct wl_uvlink *l, const char *why) {
   if (k->next) k->next->pprev = k->pprev;
   if (k->hello && !k->bye) ab->ready--;
   int moved = 0;
+  for (struct breq *r = ab->inflight; r; r = r->next) {
+    if (r->slow == k) r->slow = NULL; /* k goes, and its count with it */
+    if (r->link == k && !ab->listening) r->link = NULL;
+  }
   if (ab->listening) {
     uint64_t now = uv_now(gw->loop);
     for (struct breq *r = ab->inflight; r; r = r->next) {

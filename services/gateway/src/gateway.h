@@ -116,6 +116,7 @@ struct breq {
   /* announce bus (abus.c) */
   uint32_t id;              /* slot index | generation << 16: a late reply never matches */
   struct wlink *link;       /* the worker it was sent to; NULL while waiting for one */
+  struct wlink *slow;       /* the worker it was sent to before a resend: may still answer */
   struct wl_buf msg;        /* the request, kept for a resend */
   uint64_t deadline_ms;     /* answered WL_ETIMEOUT then */
   uint64_t resend_ms;       /* sent to another worker then, if still unanswered */
