@@ -19,6 +19,7 @@
 #        WL_BENCH_WARM_PEERS (200: pools of <= 10,000 swarms are first filled to that many peers
 #        per swarm on both servers, so their rows measure big swarms),
 #        WL_BENCH_HALF (1; 0 skips), WL_BENCH_HALF_SWARMS (1000: must be one of WL_BENCH_SWARMS),
+#        WL_BENCH_HALF_RUNS (3: paced runs per server, alternating; every run and the medians),
 #        WL_BENCH_MEMORY (1; 0 skips), WL_BENCH_MEM_SWARMS (100000), WL_BENCH_MEM_PEERS (10),
 #        WL_BENCH_MEM_TIMEOUT (900: ceiling in seconds for one pass of one server's load),
 #        WL_BENCH_MEM_PASSES (3: walks at most, while the tracker counts fewer peers than sent),
@@ -35,6 +36,7 @@ conns=${WL_BENCH_CONNS:-64}
 swarm_sizes=${WL_BENCH_SWARMS:-"1000 100000"}
 half=${WL_BENCH_HALF:-1}
 half_swarms=${WL_BENCH_HALF_SWARMS:-1000}
+half_runs=${WL_BENCH_HALF_RUNS:-3}
 memory=${WL_BENCH_MEMORY:-1}
 mem_swarms=${WL_BENCH_MEM_SWARMS:-100000}
 mem_peers=${WL_BENCH_MEM_PEERS:-10}
@@ -141,23 +143,43 @@ half_rows=$work/half.md
 ratio_rows=$work/ratio.md
 : >"$ratio_rows"
 warm_peers=${WL_BENCH_WARM_PEERS:-200}
-# drives each server at half the req/s it reached in its throughput row on this pool
+# wrk's latency ("812.00us", "1.45ms", "1.02s") in ms
+to_ms() { awk -v v="$1" 'BEGIN{ u = v; sub(/^[0-9.]+/, "", u); n = v + 0;
+  printf "%.2f", u == "us" ? n / 1000 : u == "s" ? n * 1000 : u == "m" ? n * 60000 : n }'; }
+# the median of the numbers on stdin
+median() { sort -g | awk '{ a[NR] = $1 } END{ if (NR) printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# drives each server at half the req/s it reached in its throughput row on this pool,
+# half_runs times in alternation (a p99 over one 10 s run moves by a millisecond or more between
+# runs on these shared 2-core machines: every run is listed, then the medians)
 half_peak() { # ot_peak wl_peak
-  local server peak rate url pids close name c0 c1 rps p50 p99 n us
-  echo "latency at half of peak (swarms, server, scenario, peak, target, achieved req/s, p50, p99, CPU µs/req):"
+  local server peak rate url pids close name c0 c1 rps p50 p99 n us run
+  echo "latency at half of peak (swarms, server, scenario, run, peak, target, achieved req/s, p50, p99, CPU µs/req):"
+  : >"$work/half-runs"
+  for run in $(seq 1 "$half_runs"); do
+    for server in opentracker weightless; do
+      if [ $server = opentracker ]; then
+        peak=$1 url=http://127.0.0.1:$ot_port pids=$ot_pid close=1 name=conn-per-request
+      else
+        peak=$2 url=http://127.0.0.1:$wl_port pids=$wl_pids close=0 name=keep-alive
+      fi
+      if [ -z "$peak" ]; then echo "half-peak: no peak for $server; skipped" >&2; continue; fi
+      rate=$(awk -v p="$peak" 'BEGIN{printf "%d", p / 2}')
+      c0=$(cpu $pids)
+      read -r rps p50 p99 n < <(drive "$url" announce "$close" "$rate")
+      c1=$(cpu $pids)
+      us=$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN{ if (n>0) printf "%.1f", (b-a)/n*1e6; else print "n/a" }')
+      echo "| $swarms | $server | $name | $run | $peak | $rate | $rps | $p50 | $p99 | $us |" | tee -a "$half_rows"
+      echo "$server $name $peak $rate $rps $(to_ms "$p50") $(to_ms "$p99") $us" >>"$work/half-runs"
+    done
+  done
   for server in opentracker weightless; do
-    if [ $server = opentracker ]; then
-      peak=$1 url=http://127.0.0.1:$ot_port pids=$ot_pid close=1 name=conn-per-request
-    else
-      peak=$2 url=http://127.0.0.1:$wl_port pids=$wl_pids close=0 name=keep-alive
-    fi
-    if [ -z "$peak" ]; then echo "half-peak: no peak for $server; skipped" >&2; continue; fi
-    rate=$(awk -v p="$peak" 'BEGIN{printf "%d", p / 2}')
-    c0=$(cpu $pids)
-    read -r rps p50 p99 n < <(drive "$url" announce "$close" "$rate")
-    c1=$(cpu $pids)
-    us=$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN{ if (n>0) printf "%.1f", (b-a)/n*1e6; else print "n/a" }')
-    echo "| $swarms | $server | $name | $peak | $rate | $rps | $p50 | $p99 | $us |" | tee -a "$half_rows"
+    grep -q "^$server " "$work/half-runs" || continue
+    read -r name peak rate < <(awk -v s=$server '$1==s{print $2, $3, $4; exit}' "$work/half-runs")
+    echo "| $swarms | $server | $name | **median of $half_runs** | $peak | $rate |" \
+      "$(awk -v s=$server '$1==s{print $5}' "$work/half-runs" | median) |" \
+      "$(awk -v s=$server '$1==s{print $6}' "$work/half-runs" | median)ms |" \
+      "**$(awk -v s=$server '$1==s{print $7}' "$work/half-runs" | median)ms** |" \
+      "$(awk -v s=$server '$1==s{print $8}' "$work/half-runs" | median) |" | tee -a "$half_rows"
   done
 }
 
@@ -231,8 +253,8 @@ if [ -s "$half_rows" ]; then
     echo
     echo "### Latency at half of peak (announces, paced: bench/announce.lua with WL_BENCH_RATE, $conns connections, ${secs} s)"
     echo
-    echo "| swarms | server | scenario | peak req/s | target req/s | achieved req/s | p50 | p99 | CPU µs/req |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| swarms | server | scenario | run | peak req/s | target req/s | achieved req/s | p50 | p99 | CPU µs/req |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
     cat "$half_rows"
   } >>"$out/results.md"
 fi
