@@ -2,8 +2,9 @@
  * with one real worker and a hand-made one on the bus.
  *  - A worker that answers after its request was sent again elsewhere still answers the
  *    client: the first answer wins, whichever worker it comes from.
- *  - The only worker never gets the same request twice: a `completed` held up by a stalled
- *    worker (SIGSTOP) for two resend periods counts once.
+ *  - No worker gets the same request twice: with three workers silent for three resend
+ *    periods, it visits each once; with one, a `completed` held up by a stalled worker
+ *    (SIGSTOP) for two resend periods counts once.
  * The client side is a raw HTTP socket, so one thread can hold an announce open while it plays
  * the hand-made worker. Every wait is bounded. */
 #include <arpa/inet.h>
@@ -107,32 +108,53 @@ static void fake_close(struct fake *w) {
   wl_frame_reader_release(&w->rd);
 }
 
-/* Waits up to ms for an ANNOUNCE request (other requests, such as /metrics' STATS, are left
- * unanswered): 1 and its id, or 0. */
-static int fake_next_announce(struct fake *w, int ms, uint32_t *id) {
+/* The announces of swarm h among the frames read so far (other requests, such as /metrics'
+ * STATS or announces of earlier rounds, are left unanswered): their count, the last one's id. */
+static int fake_take(struct fake *w, const uint8_t h[20], uint32_t *id) {
+  int got = 0;
+  struct wl_frame f;
+  int rv;
+  while ((rv = wl_frame_next(&w->rd, &f)) == 1) {
+    assert_int_equal(f.kind, WL_FRAME_REQ);
+    struct wl_proto_in in;
+    assert_int_equal(wl_proto_in_init(&in, f.p, f.n), 0);
+    struct wl_msg_announce a;
+    if (in.type == WL_MSG_ANNOUNCE && wl_proto_decode_announce(&in, &a) == 0 &&
+        memcmp(a.info_hash, h, 20) == 0) {
+      *id = f.id;
+      got++;
+    }
+    wl_proto_in_release(&in);
+  }
+  assert_int_equal(rv, 0);
+  return got;
+}
+
+/* Reads what the gateway sends the n hand-made workers for ms (or, with until_one, until one
+ * of them has an announce of h): got[i] += how many each got, id[i] the last one's id. */
+static void fakes_read(struct fake *w, int n, int ms, bool until_one, const uint8_t h[20],
+                       int *got, uint32_t *id) {
   double end = tu_now_s() + ms / 1000.0;
   for (;;) {
-    struct wl_frame f;
-    int rv;
-    while ((rv = wl_frame_next(&w->rd, &f)) == 1) {
-      assert_int_equal(f.kind, WL_FRAME_REQ);
-      struct wl_proto_in in;
-      assert_int_equal(wl_proto_in_init(&in, f.p, f.n), 0);
-      bool announce = in.type == WL_MSG_ANNOUNCE;
-      wl_proto_in_release(&in);
-      if (announce) {
-        *id = f.id;
-        return 1;
-      }
+    bool any = false;
+    for (int i = 0; i < n; i++) {
+      int g = fake_take(&w[i], h, &id[i]);
+      got[i] += g;
+      any |= g > 0;
     }
-    assert_int_equal(rv, 0);
     int left = (int)((end - tu_now_s()) * 1000);
-    struct pollfd p = {.fd = w->fd, .events = POLLIN};
-    if (left <= 0 || poll(&p, 1, left) != 1) return 0;
-    uint8_t buf[65536];
-    ssize_t n = read(w->fd, buf, sizeof buf);
-    assert_true(n > 0);
-    assert_int_equal(wl_frame_reader_feed(&w->rd, buf, (size_t)n), 0);
+    if ((until_one && any) || left <= 0) return;
+    struct pollfd p[4];
+    assert_true(n <= 4);
+    for (int i = 0; i < n; i++) p[i] = (struct pollfd){.fd = w[i].fd, .events = POLLIN};
+    if (poll(p, (nfds_t)n, left) <= 0) continue;
+    for (int i = 0; i < n; i++) {
+      if (!(p[i].revents & (POLLIN | POLLHUP))) continue;
+      uint8_t buf[65536];
+      ssize_t r = read(w[i].fd, buf, sizeof buf);
+      assert_true(r > 0);
+      assert_int_equal(wl_frame_reader_feed(&w[i].rd, buf, (size_t)r), 0);
+    }
   }
 }
 
@@ -168,14 +190,16 @@ static void late_answer_from_the_first_worker_wins(void **state) {
   /* Announces one at a time until one goes to the hand-made worker (they take turns); the real
    * worker answers the others. */
   char path[512], out[4096];
+  uint8_t h[20];
   uint32_t id = 0;
   int fd = -1;
   for (int i = 0; i < 20 && fd < 0; i++) {
-    uint8_t h[20];
     tu_random_hash(h);
     announce_path(path, sizeof path, h, NULL);
     int c = http_send(path);
-    if (fake_next_announce(&w, 500, &id) == 1)
+    int got = 0;
+    fakes_read(&w, 1, 1000, true, h, &got, &id);
+    if (got)
       fd = c;
     else
       assert_int_equal(http_wait(c, 5000, out, sizeof out), 200);
@@ -194,8 +218,40 @@ static void late_answer_from_the_first_worker_wins(void **state) {
   assert_non_null(strstr(out, "8:completei4242e"));
   assert_non_null(strstr(out, "10:incompletei7e"));
   /* and it got that request once */
-  assert_int_equal(fake_next_announce(&w, RESEND_MS + 300, &id), 0);
+  int again = 0;
+  fakes_read(&w, 1, RESEND_MS + 300, false, h, &again, &id);
+  assert_int_equal(again, 0);
   fake_close(&w);
+}
+
+/* Three workers, none answering for two resend periods: the request visits each once, then
+ * stays; the answer of any of them ends it. */
+static void no_worker_gets_a_request_twice(void **state) {
+  (void)state;
+  long real = worker_pid();
+  struct fake w[2];
+  fake_connect(&w[0]);
+  fake_connect(&w[1]);
+  tu_sleep_ms(500);
+  uint8_t h[20];
+  tu_random_hash(h);
+  char path[512], out[4096];
+  announce_path(path, sizeof path, h, NULL);
+  assert_int_equal(kill((pid_t)real, SIGSTOP), 0);
+  int fd = http_send(path);
+  int got[2] = {0, 0};
+  uint32_t id[2] = {0, 0};
+  fakes_read(w, 2, 3 * RESEND_MS + 500, false, h, got, id); /* sent at 0, ~2 and ~4 s */
+  fprintf(stderr, "hand-made workers got the request %d and %d times\n", got[0], got[1]);
+  assert_int_equal(got[0], 1);
+  assert_int_equal(got[1], 1);
+  fake_answer(&w[1], id[1], 99, 1);
+  int status = http_wait(fd, 3000, out, sizeof out);
+  assert_int_equal(kill((pid_t)real, SIGCONT), 0);
+  assert_int_equal(status, 200);
+  assert_non_null(strstr(out, "8:completei99e"));
+  fake_close(&w[0]);
+  fake_close(&w[1]);
 }
 
 static void the_only_worker_gets_a_request_once(void **state) {
@@ -231,10 +287,11 @@ int main(int argc, char **argv) {
   }
   curl_global_init(CURL_GLOBAL_ALL);
   if (tu_own_stack(&env, argv[1], "resend",
-                   "WL_ANNOUNCE_WORKERS=1 WL_BACKEND_TIMEOUT_MS=9000 WL_RATE_LIMIT_RPS=0") < 0)
+                   "WL_ANNOUNCE_WORKERS=1 WL_BACKEND_TIMEOUT_MS=12000 WL_RATE_LIMIT_RPS=0") < 0)
     return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(late_answer_from_the_first_worker_wins),
+      cmocka_unit_test(no_worker_gets_a_request_twice),
       cmocka_unit_test(the_only_worker_gets_a_request_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

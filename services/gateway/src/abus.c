@@ -35,12 +35,20 @@ struct wlink {
 
 static bool worker_ready(const struct wlink *k) { return k->hello && !k->bye && !k->l.closing; }
 
-/* The ready worker with the fewest requests in flight (round robin among equals), other than
- * x1 and x2 (the workers that already have the request). */
-static struct wlink *pick(struct abus *ab, const struct wlink *x1, const struct wlink *x2) {
+/* r's worker or one of the workers it was sent to before. */
+static bool had(const struct breq *r, const struct wlink *k) {
+  if (k == r->link) return true;
+  for (int i = 0; i < r->nslow; i++)
+    if (r->slow[i] == k) return true;
+  return false;
+}
+
+/* The ready worker with the fewest requests in flight (round robin among equals) that does not
+ * have r yet. */
+static struct wlink *pick(struct abus *ab, const struct breq *r) {
   int least = -1, ties = 0;
   for (struct wlink *k = ab->links; k; k = k->next) {
-    if (!worker_ready(k) || k == x1 || k == x2) continue;
+    if (!worker_ready(k) || had(r, k)) continue;
     if (least < 0 || k->inflight < least) {
       least = k->inflight;
       ties = 0;
@@ -50,41 +58,48 @@ static struct wlink *pick(struct abus *ab, const struct wlink *x1, const struct 
   if (least < 0) return NULL;
   int nth = (int)(ab->rr++ % (uint32_t)ties);
   for (struct wlink *k = ab->links; k; k = k->next)
-    if (worker_ready(k) && k != x1 && k != x2 && k->inflight == least && nth-- == 0) return k;
+    if (worker_ready(k) && !had(r, k) && k->inflight == least && nth-- == 0) return k;
   return NULL;
 }
 
+/* r ends: the workers it was sent to before no longer count it. */
 static void forget_slow(struct breq *r) {
-  if (r->slow) r->slow->inflight--;
-  r->slow = NULL;
+  for (int i = 0; i < r->nslow; i++) r->slow[i]->inflight--;
+  r->nslow = 0;
+}
+
+/* k goes away (and its count with it): r forgets it. */
+static void drop_slow(struct breq *r, const struct wlink *k) {
+  for (int i = 0; i < r->nslow; i++)
+    if (r->slow[i] == k) r->slow[i--] = r->slow[--r->nslow];
 }
 
 /* Sends r to a worker, or leaves it waiting for one (r->link NULL).
- * On a resend (r->link set: unanswered for RESEND_MS) the worker that had r becomes r->slow: it
- * may still answer (the first answer wins, see on_frame), and r stays in its count until then,
- * so new requests go to the others. No worker gets r twice: on its ordered connection a second
- * copy could only be read after the first, answering nothing sooner and running the announce
- * twice (a `completed` counted twice). With no other worker ready, r stays where it is and is
- * looked at again after RESEND_MS. */
+ * On a resend (r->link set: unanswered for RESEND_MS) the worker that had r joins r->slow: it
+ * may still answer (the first answer wins, see on_frame), and r stays in its count until r
+ * ends, so new requests go to the others. No worker gets r twice: on its ordered connection a
+ * second copy could only be read after the first, answering nothing sooner and running the
+ * announce twice (a `completed` counted twice). With no other worker ready, or r already with
+ * 1 + BUS_SLOW_MAX workers, r stays where it is and is looked at again after RESEND_MS. */
 static void dispatch(struct abus *ab, struct breq *r, uint64_t now) {
   struct wlink *prev = r->link;
-  struct wlink *k = pick(ab, prev, r->slow);
-  if (k == NULL && prev && worker_ready(prev)) {
+  struct wlink *k = pick(ab, r);
+  if (prev && worker_ready(prev) && (k == NULL || r->nslow == BUS_SLOW_MAX)) {
     r->resend_ms = now + RESEND_MS;
     return;
   }
-  if (prev && !prev->l.closing) {
-    forget_slow(r);
-    r->slow = prev;
-  } else if (prev) {
+  if (prev && !prev->l.closing && r->nslow < BUS_SLOW_MAX)
+    r->slow[r->nslow++] = prev;
+  else if (prev)
     prev->inflight--;
-  }
   r->link = NULL;
   if (k == NULL) return;
   if (wl_uvlink_send(&k->l, WL_FRAME_REQ, r->id, r->msg.data, r->msg.len) < 0) return;
   r->link = k;
   k->inflight++;
   r->resend_ms = now + RESEND_MS;
+  if (r->sent) ab->resent++;
+  r->sent = true;
 }
 
 static void unlink_req(struct abus *ab, struct breq *r) {
@@ -139,6 +154,8 @@ struct breq *wl_abus_call(struct gw *gw, const void *msg, size_t len, int timeou
   uint64_t now = uv_now(gw->loop);
   r->deadline_ms = now + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
   r->link = NULL;
+  r->nslow = 0;
+  r->sent = false;
   r->prev = NULL;
   r->next = ab->inflight;
   if (ab->inflight) ab->inflight->prev = r;
@@ -165,9 +182,7 @@ static void on_tick(uv_timer_t *t) {
     if (now >= r->deadline_ms) {
       complete(gw, r, WL_ETIMEOUT, NULL, 0);
     } else if (r->link == NULL || now >= r->resend_ms) {
-      struct wlink *had = r->link;
       dispatch(ab, r, now);
-      if (had && r->link != had) ab->resent++;
     }
   }
   if (ab->inflight == NULL) uv_timer_stop(t);
@@ -226,7 +241,7 @@ static void on_link_close(struct wl_uvlink *l, const char *why) {
   if (k->hello && !k->bye) ab->ready--;
   int moved = 0;
   for (struct breq *r = ab->inflight; r; r = r->next) {
-    if (r->slow == k) r->slow = NULL; /* k goes, and its count with it */
+    drop_slow(r, k);
     if (r->link == k && !ab->listening) r->link = NULL;
   }
   if (ab->listening) {
@@ -236,11 +251,10 @@ static void on_link_close(struct wl_uvlink *l, const char *why) {
       dispatch(ab, r, now); /* to another worker, or waiting for one */
       moved++;
     }
-    ab->resent += (uint64_t)moved;
   }
   if (k->hello && ab->listening)
-    WL_WARN("gateway", "an announce worker disconnected (%s); %d requests sent again, %d workers "
-                       "ready", why ? why : "closed", moved, ab->ready);
+    WL_WARN("gateway", "an announce worker disconnected (%s); its %d requests go to another "
+                       "worker, %d ready", why ? why : "closed", moved, ab->ready);
   else if (why && ab->listening)
     WL_WARN("gateway", "announce bus connection closed before HELLO: %s", why);
   wl_uvlink_release(l);

@@ -98,6 +98,7 @@ struct conn {
 /* ---- backends (backend.c: the registry over NNG; abus.c: the announce workers) ---- */
 enum backend_id { BK_ANNOUNCE = 0, BK_REGISTRY = 1 };
 typedef void (*breq_fn)(struct breq *r, int result, const void *reply, size_t len);
+enum { BUS_SLOW_MAX = 3 }; /* a bus request goes to 1 + this many workers at most */
 struct wlink;
 struct breq {
   struct gw *gw;
@@ -116,7 +117,9 @@ struct breq {
   /* announce bus (abus.c) */
   uint32_t id;              /* slot index | generation << 16: a late reply never matches */
   struct wlink *link;       /* the worker it was sent to; NULL while waiting for one */
-  struct wlink *slow;       /* the worker it was sent to before a resend: may still answer */
+  struct wlink *slow[BUS_SLOW_MAX]; /* the workers it was sent to before: may still answer */
+  uint8_t nslow;
+  bool sent;                /* it went to a worker once: the next send is a resend */
   struct wl_buf msg;        /* the request, kept for a resend */
   uint64_t deadline_ms;     /* answered WL_ETIMEOUT then */
   uint64_t resend_ms;       /* sent to another worker then, if still unanswered */
