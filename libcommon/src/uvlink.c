@@ -8,6 +8,7 @@
 #include <sys/un.h>
 
 #include "wl/error.h"
+#include "wl/sockfile.h"
 
 /* WRITE_MAX bounds what waits for a peer that stopped reading (a worker busy with all its
  * jobs, or hung: the gateway resends its requests elsewhere after 2 s anyway). */
@@ -310,9 +311,13 @@ int wl_uvlink_listen(struct wl_uvlisten *ls, uv_loop_t *loop, const struct wl_uv
   int rv;
   ls->ipc = a->ipc;
   if (a->ipc) {
+    if (!wl_sockfile_claim(a->path)) {
+      snprintf(why, whylen, "another process listens on %s (a second instance on the same data "
+                            "directory?)", a->path);
+      return WL_EIO;
+    }
     rv = uv_pipe_init(loop, &ls->u.pipe, 0);
     if (rv < 0) goto fail;
-    remove(a->path); /* a stale socket file of a dead process */
     rv = uv_pipe_bind(&ls->u.pipe, a->path);
   } else {
     char port[8];

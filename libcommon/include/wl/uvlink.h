@@ -97,8 +97,9 @@ struct wl_uvlisten {
   union wl_uvstream u;
   bool ipc;
 };
-/* Listens on a (a stale socket file of a dead process is removed first); on_conn runs for each
- * connection to accept with wl_uvlink_accept. WL_EIO with a reason on failure. */
+/* Listens on a (a stale socket file of a dead process is removed first; one a live process
+ * listens on is an error); on_conn runs for each connection to accept with wl_uvlink_accept.
+ * WL_EIO with a reason on failure. */
 int wl_uvlink_listen(struct wl_uvlisten *ls, uv_loop_t *loop, const struct wl_uvaddr *a,
                      uv_connection_cb on_conn, char *why, size_t whylen);
 

@@ -18,6 +18,7 @@
 #include "bus.h"
 #include "wl/error.h"
 #include "wl/log.h"
+#include "wl/sockfile.h"
 
 enum {
   STATS_SLICE = 2000,       /* swarms applied per transaction between requests */
@@ -176,7 +177,11 @@ static int listen_on(nng_socket s, const struct wl_config *cfg, const char *val,
     WL_ERROR("registry", "the %s address is too long", what);
     return rv;
   }
-  if (strncmp(url, "ipc://", 6) == 0) unlink(url + 6); /* a stale socket of a dead registry */
+  if (strncmp(url, "ipc://", 6) == 0 && !wl_sockfile_claim(url + 6)) {
+    WL_ERROR("registry", "cannot listen for %s on %s: another process listens there (a second "
+                         "registry on the same data directory?)", what, url);
+    return WL_EIO;
+  }
   rv = nng_listen(s, url, NULL, 0);
   if (rv != 0) {
     WL_ERROR("registry", "cannot listen for %s on %s: %s", what, url, nng_strerror(rv));
