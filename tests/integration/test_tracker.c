@@ -258,6 +258,28 @@ static void big_swarm_answers_from_samples(void **state) {
   }
 }
 
+/* Scrapes h alone: its downloaded figure, and complete / incomplete. */
+static int64_t scrape_one(const uint8_t h[20], const char *ip, int64_t *complete,
+                          int64_t *incomplete) {
+  char hx[64], url[512];
+  struct tu_resp r;
+  struct tu_benc b;
+  tu_pct(hx, h, 20);
+  snprintf(url, sizeof url, "%s/scrape?info_hash=%s", env.http, hx);
+  assert_int_equal(tu_http("GET", url, ip, NULL, NULL, 0, &r), 0);
+  assert_true(tu_benc_parse(&b, &r));
+  int64_t files = wl_bdict_gets(&b.doc, 0, "files");
+  assert_true(files >= 0);
+  int64_t e = wl_bdict_get(&b.doc, (uint32_t)files, (const char *)h, 20);
+  assert_true(e >= 0);
+  *complete = tu_benc_int(&b, (uint32_t)e, "complete");
+  *incomplete = tu_benc_int(&b, (uint32_t)e, "incomplete");
+  int64_t downloaded = tu_benc_int(&b, (uint32_t)e, "downloaded");
+  tu_benc_release(&b);
+  tu_resp_release(&r);
+  return downloaded;
+}
+
 static void stopped_and_completed(void **state) {
   uint8_t h[20];
   char ip1[32], ip2[32];
@@ -298,20 +320,26 @@ static void stopped_and_completed(void **state) {
   tu_benc_release(&b);
   tu_resp_release(&r);
   /* scrape agrees: downloaded 1 */
-  char hx[64], url[512];
-  tu_pct(hx, h, 20);
-  snprintf(url, sizeof url, "%s/scrape?info_hash=%s", env.http, hx);
-  assert_int_equal(tu_http("GET", url, ip2, NULL, NULL, 0, &r), 0);
-  assert_true(tu_benc_parse(&b, &r));
-  int64_t files = wl_bdict_gets(&b.doc, 0, "files");
-  assert_true(files >= 0);
-  int64_t e = wl_bdict_get(&b.doc, (uint32_t)files, (const char *)h, 20);
-  assert_true(e >= 0);
-  assert_int_equal(tu_benc_int(&b, (uint32_t)e, "complete"), 0);
-  assert_int_equal(tu_benc_int(&b, (uint32_t)e, "incomplete"), 1);
-  assert_int_equal(tu_benc_int(&b, (uint32_t)e, "downloaded"), 1);
+  int64_t complete, incomplete;
+  assert_int_equal(scrape_one(h, ip2, &complete, &incomplete), 1);
+  assert_int_equal(complete, 0);
+  assert_int_equal(incomplete, 1);
+  /* a sends `completed` again (a client retrying after a timeout): still one completion; c
+   * completes: two */
+  a.event = "completed";
+  announce_ok(&a, &r, &b);
+  assert_int_equal(tu_benc_int(&b, 0, "complete"), 1);
   tu_benc_release(&b);
   tu_resp_release(&r);
+  assert_int_equal(scrape_one(h, ip2, &complete, &incomplete), 1);
+  c.left = 0;
+  c.event = "completed";
+  announce_ok(&c, &r, &b);
+  tu_benc_release(&b);
+  tu_resp_release(&r);
+  assert_int_equal(scrape_one(h, ip2, &complete, &incomplete), 2);
+  assert_int_equal(complete, 2);
+  assert_int_equal(incomplete, 0);
 }
 
 static void scrape_rules(void **state) {

@@ -5,6 +5,7 @@
  *   wl:{H}:l  sorted set of leechers
  *   wl:{H}:u  hash member -> "uploaded:downloaded" last reported (passkey users only)
  *   wl:{H}:d  completions counter
+ *   wl:{H}:c<member>  a peer's completion, counted (expires with the swarm's keys' TTL)
  * Global: wl:g (hash: peers, swarms), wl:user:<id> (hash: uploaded, downloaded), and
  * wl:swarms, the sweep's index: a sorted set of live swarms H -> a time no later than the last
  * announce. An announce adds a swarm when it makes it live; the sweep visits each entry once
@@ -47,6 +48,15 @@ const char wl_lua_account[] =
     "  end\n"
     "end\n"
     "return 0\n";
+
+/* One completion per peer and swarm: a client that sends `completed` again (a retry after a
+ * timeout) or an announce that ran twice (the gateway resends a request a worker has not
+ * answered in 2 s to another worker; the first may still run it) counts once while the mark
+ * lives. KEYS: d, the peer's mark. ARGV: the mark's TTL. Returns the completions. Only
+ * `completed` announces run it, so its cost stays off the hot path. */
+const char wl_lua_complete[] =
+    "if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return redis.call('INCR', KEYS[1]) end\n"
+    "return tonumber(redis.call('GET', KEYS[1]) or '0')\n";
 
 /* Bounded incremental sweep: swarms idle longer than the peer TTL lose their expired peers (and
  * the global counters with them); empty ones leave the index. ARGV: now, ttl, max swarms per

@@ -3,6 +3,7 @@
 #define WL_ANNOUNCE_SCRIPTS_H
 
 extern const char wl_lua_account[];
+extern const char wl_lua_complete[];
 extern const char wl_lua_sweep[];
 extern const char wl_lua_drop[];
 

@@ -584,8 +584,16 @@ static int announce_tx(struct swarm_store *st, struct sub *sub, const struct wl_
   /* the completions go only to the registry, which keeps the highest figure any worker sent:
    * between touches a worker sends the count it last read or made */
   sub->read_done = sub->touch || completed;
-  if (sub->read_done) {
-    set_arg(j, 0, completed ? "INCR" : "GET", completed ? 4 : 3), set_arg(j, 1, k[2], KEY_LEN);
+  if (completed) { /* once per peer while its mark lives (scripts.c) */
+    char mark[KEY_LEN + 18];
+    swarm_key(mark, a->info_hash, 'c');
+    memcpy(mark + KEY_LEN, self, sub->self_len);
+    set_arg(j, 0, "EVAL", 4), set_arg(j, 1, wl_lua_complete, strlen(wl_lua_complete));
+    set_arg(j, 2, "2", 1), set_arg(j, 3, k[2], KEY_LEN);
+    set_arg(j, 4, mark, KEY_LEN + sub->self_len), set_arg(j, 5, n[2], lk);
+    rv |= queue(st, sub, 6, R_DONE, NULL);
+  } else if (sub->read_done) {
+    set_arg(j, 0, "GET", 3), set_arg(j, 1, k[2], KEY_LEN);
     rv |= queue(st, sub, 2, R_DONE, NULL);
   }
   if (sub->touch || completed) { /* the TTLs of the swarm's keys */
