@@ -354,38 +354,25 @@ int64_t wl_bdict_get(const struct wl_bdoc *doc, uint32_t d, const char *key, siz
 
 /* ---- encoder ---- */
 
-/* Writes the decimal digits of v into the end of tmp[0..cap); returns the first used index. */
-static size_t fmt_u64(char *tmp, size_t cap, uint64_t v) {
-  size_t i = cap;
-  do {
-    tmp[--i] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  return i;
-}
-
 int wl_benc_int(struct wl_buf *b, int64_t v) {
-  char tmp[24];
-  size_t i = sizeof tmp;
-  tmp[--i] = 'e';
-  uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  i = fmt_u64(tmp, i, mag);
-  if (v < 0) tmp[--i] = '-';
-  tmp[--i] = 'i';
-  return wl_buf_append(b, tmp + i, sizeof tmp - i);
+  char tmp[WL_U64_DIGITS + 3]; /* i - digits e (wl_fmt_u64 ends with a NUL, where e goes) */
+  size_t n = 0;
+  tmp[n++] = 'i';
+  if (v < 0) tmp[n++] = '-';
+  n += wl_fmt_u64(tmp + n, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+  tmp[n++] = 'e';
+  return wl_buf_append(b, tmp, n);
 }
 
 int wl_benc_str(struct wl_buf *b, const void *p, size_t n) {
-  char tmp[24];
-  size_t i = sizeof tmp;
-  tmp[--i] = ':';
-  i = fmt_u64(tmp, i, n);
-  size_t hl = sizeof tmp - i;
+  char tmp[WL_U64_DIGITS + 1];
+  size_t hl = wl_fmt_u64(tmp, n);
+  tmp[hl++] = ':';
   if (n > SIZE_MAX - hl) return WL_ETOOBIG;
   int rv = wl_buf_reserve(b, hl + n);
   if (rv < 0) return rv;
   /* Both fit now: reserve guaranteed the room. */
-  rv = wl_buf_append(b, tmp + i, hl);
+  rv = wl_buf_append(b, tmp, hl);
   if (rv < 0) return rv;
   return wl_buf_append(b, p, n);
 }
