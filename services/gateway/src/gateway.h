@@ -69,6 +69,7 @@ struct conn {
   struct wl_buf body;
   size_t body_cap;
   struct wl_buf pending; /* bytes read past the end of the current request */
+  struct wl_buf parsing; /* pipelined bytes being parsed (after_write swaps the two) */
   struct wl_buf out;
   uv_write_t wreq;
   uv_timer_t timer;
