@@ -311,11 +311,7 @@ int wl_uvlink_listen(struct wl_uvlisten *ls, uv_loop_t *loop, const struct wl_uv
   int rv;
   ls->ipc = a->ipc;
   if (a->ipc) {
-    if (!wl_sockfile_claim(a->path)) {
-      snprintf(why, whylen, "another process listens on %s (a second instance on the same data "
-                            "directory?)", a->path);
-      return WL_EIO;
-    }
+    if (wl_sockfile_claim(a->path, why, whylen) < 0) return WL_EIO;
     rv = uv_pipe_init(loop, &ls->u.pipe, 0);
     if (rv < 0) goto fail;
     rv = uv_pipe_bind(&ls->u.pipe, a->path);

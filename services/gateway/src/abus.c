@@ -79,8 +79,9 @@ static void drop_slow(struct breq *r, const struct wlink *k) {
  * may still answer (the first answer wins, see on_frame), and r stays in its count until r
  * ends, so new requests go to the others. No worker gets r twice: on its ordered connection a
  * second copy could only be read after the first, answering nothing sooner and running the
- * announce twice (a `completed` counted twice). With no other worker ready, or r already with
- * 1 + BUS_SLOW_MAX workers, r stays where it is and is looked at again after RESEND_MS. */
+ * announce twice (a `completed` counted twice). With no other worker ready, or BUS_SLOW_MAX
+ * earlier workers remembered already, r stays where it is and is looked at again after
+ * RESEND_MS. A worker that said BYE is not remembered: it is never picked again. */
 static void dispatch(struct abus *ab, struct breq *r, uint64_t now) {
   struct wlink *prev = r->link;
   struct wlink *k = pick(ab, r);

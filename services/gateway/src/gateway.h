@@ -99,7 +99,7 @@ struct conn {
 /* ---- backends (backend.c: the registry over NNG; abus.c: the announce workers) ---- */
 enum backend_id { BK_ANNOUNCE = 0, BK_REGISTRY = 1 };
 typedef void (*breq_fn)(struct breq *r, int result, const void *reply, size_t len);
-enum { BUS_SLOW_MAX = 3 }; /* a bus request goes to 1 + this many workers at most */
+enum { BUS_SLOW_MAX = 3 }; /* earlier workers a bus request remembers (see abus.c) */
 struct wlink;
 struct breq {
   struct gw *gw;

@@ -13,7 +13,7 @@
 #include "wl/error.h"
 #include "wl/log.h"
 
-enum { READ_BUF = 64 * 1024, PENDING_PAUSE = 64 * 1024 };
+enum { READ_BUF = 64 * 1024, PENDING_PAUSE = 64 * 1024, PARSING_KEEP = 8 * 1024 };
 
 uint64_t wl_now_ms(void) { return uv_hrtime() / 1000000u; }
 
@@ -349,6 +349,10 @@ static void write_done(struct conn *c, int status) {
     c->pending = tmp;
     wl_buf_reset(&c->pending);
     feed(c, (const char *)c->parsing.data, c->parsing.len);
+    if (c->parsing.cap > PARSING_KEEP && !c->closing) { /* a burst: not kept while idle */
+      wl_buf_release(&c->parsing);
+      wl_buf_init(&c->parsing, c->pending.max);
+    }
     if (c->busy || c->closing) return;
   }
   if (c->peer_eof) {

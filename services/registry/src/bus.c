@@ -169,19 +169,43 @@ static void publish(void *arg, const void *msg, size_t len) {
   if (rv != 0) WL_WARN("registry", "cannot publish an event: %s", nng_strerror(rv));
 }
 
-static int listen_on(nng_socket s, const struct wl_config *cfg, const char *val, const char *file,
-                     const char *what) {
+/* The registry's listening endpoints: the rep, pub and pull sockets, in that order. */
+static const struct endpoint {
+  const char *file, *what; /* default socket file, what it carries */
+} endpoints[3] = {{"registry.ipc", "requests"}, {"events.ipc", "events"},
+                  {"stats.ipc", "swarm figures"}};
+
+static const char *endpoint_setting(const struct wl_config *cfg, int i) {
+  return i == 0 ? cfg->registry_bus : i == 1 ? cfg->events_bus : cfg->stats_bus;
+}
+
+/* Endpoint i's socket file, for an ipc endpoint, is free (stale ones removed): 0, or WL_EIO,
+ * logged. */
+static int claim(const struct wl_config *cfg, int i) {
+  char url[600], why[700];
+  if (wl_config_endpoint(cfg, endpoint_setting(cfg, i), endpoints[i].file, url, sizeof url) < 0 ||
+      strncmp(url, "ipc://", 6) != 0)
+    return 0; /* listen_on says what is wrong with it */
+  if (wl_sockfile_claim(url + 6, why, sizeof why) == 0) return 0;
+  WL_ERROR("registry", "cannot listen for %s: %s", endpoints[i].what, why);
+  return WL_EIO;
+}
+
+int wl_registry_bus_claim(const struct wl_config *cfg) {
+  for (int i = 0; i < 3; i++)
+    if (claim(cfg, i) < 0) return WL_EIO;
+  return 0;
+}
+
+static int listen_on(nng_socket s, const struct wl_config *cfg, int i) {
   char url[600];
-  int rv = wl_config_endpoint(cfg, val, file, url, sizeof url);
+  const char *what = endpoints[i].what;
+  int rv = wl_config_endpoint(cfg, endpoint_setting(cfg, i), endpoints[i].file, url, sizeof url);
   if (rv < 0) {
     WL_ERROR("registry", "the %s address is too long", what);
     return rv;
   }
-  if (strncmp(url, "ipc://", 6) == 0 && !wl_sockfile_claim(url + 6)) {
-    WL_ERROR("registry", "cannot listen for %s on %s: another process listens there (a second "
-                         "registry on the same data directory?)", what, url);
-    return WL_EIO;
-  }
+  if (claim(cfg, i) < 0) return WL_EIO; /* again: a file may have appeared since */
   rv = nng_listen(s, url, NULL, 0);
   if (rv != 0) {
     WL_ERROR("registry", "cannot listen for %s on %s: %s", what, url, nng_strerror(rv));
@@ -209,9 +233,8 @@ int wl_registry_bus_open(struct wl_registry_bus *bus, struct wl_registry *reg) {
   nng_socket_set_size(bus->rep, NNG_OPT_RECVMAXSZ, WL_PROTO_MAX_MSG);
   nng_socket_set_size(bus->pull, NNG_OPT_RECVMAXSZ, STATS_MSG_MAX);
   nng_socket_set_int(bus->pull, NNG_OPT_RECVBUF, 64);
-  if ((rv = listen_on(bus->rep, cfg, cfg->registry_bus, "registry.ipc", "requests")) < 0 ||
-      (rv = listen_on(bus->pub, cfg, cfg->events_bus, "events.ipc", "events")) < 0 ||
-      (rv = listen_on(bus->pull, cfg, cfg->stats_bus, "stats.ipc", "swarm figures")) < 0)
+  if ((rv = listen_on(bus->rep, cfg, 0)) < 0 || (rv = listen_on(bus->pub, cfg, 1)) < 0 ||
+      (rv = listen_on(bus->pull, cfg, 2)) < 0)
     return rv;
   if (recv_fd(bus->rep, &bus->rep_fd) < 0 || recv_fd(bus->pull, &bus->pull_fd) < 0) {
     WL_ERROR("registry", "cannot poll the bus sockets");

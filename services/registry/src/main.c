@@ -72,6 +72,8 @@ int main(int argc, char **argv) {
     WL_ERROR("registry", "WL_DATA_DIR is too long");
     goto out_sigfd;
   }
+  if (wl_registry_bus_claim(&cfg) < 0) goto out_sigfd; /* before the database: a second
+                                                          * registry must not touch it */
   /* One thread uses SQLite (NNG's threads never do): no mutexes at all, and no allocation
    * statistics behind one. The pthread mutex calls of the default mode were ~12% of the
    * registry's profile while it applied swarm figures (100,000 swarms under announce load). */
