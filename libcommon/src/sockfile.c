@@ -2,39 +2,40 @@
 #include "wl/sockfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "wl/error.h"
 
-int wl_sockfile_claim(const char *path, char *why, size_t whylen) {
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  size_t n = strlen(path);
-  if (n >= sizeof sa.sun_path) return 0;
-  memcpy(sa.sun_path, path, n + 1);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+int wl_sockfile_lock(const char *path, char *why, size_t whylen) {
+  char lock[4096];
+  if (snprintf(lock, sizeof lock, "%s.lock", path) >= (int)sizeof lock) {
+    snprintf(why, whylen, "socket path too long: %s", path);
+    return WL_EIO;
+  }
+  int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
-    snprintf(why, whylen, "cannot check %s: socket: %s", path, strerror(errno));
+    snprintf(why, whylen, "cannot open %s: %s", lock, strerror(errno));
     return WL_EIO;
   }
-  /* a live listener accepts at once, or says EAGAIN with its backlog full */
-  int rv = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 ? 0 : errno;
-  close(fd);
-  if (rv == ENOENT) return 0;
-  if (rv == ECONNREFUSED) { /* stale (or not a socket at all: bind would refuse it anyway) */
-    if (unlink(path) == 0 || errno == ENOENT) return 0;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    close(fd);
+    if (e == EWOULDBLOCK) {
+      snprintf(why, whylen, "another process listens on %s (a second instance on the same data "
+                            "directory?)", path);
+      return WL_EEXISTS;
+    }
+    snprintf(why, whylen, "cannot lock %s: %s", lock, strerror(e));
+    return WL_EIO;
+  }
+  if (unlink(path) != 0 && errno != ENOENT) { /* a stale socket file: its owner is gone */
     snprintf(why, whylen, "cannot remove the stale socket %s: %s", path, strerror(errno));
+    close(fd);
     return WL_EIO;
   }
-  if (rv == 0 || rv == EAGAIN) {
-    snprintf(why, whylen, "another process listens on %s (a second instance on the same data "
-                          "directory?)", path);
-    return WL_EEXISTS;
-  }
-  snprintf(why, whylen, "cannot tell whether another process listens on %s: %s", path,
-           strerror(rv));
-  return WL_EIO;
+  return fd;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "wl/error.h"
 #include "wl/sockfile.h"
@@ -311,7 +312,11 @@ int wl_uvlink_listen(struct wl_uvlisten *ls, uv_loop_t *loop, const struct wl_uv
   int rv;
   ls->ipc = a->ipc;
   if (a->ipc) {
-    if (wl_sockfile_claim(a->path, why, whylen) < 0) return WL_EIO;
+    int lock = wl_sockfile_lock(a->path, why, whylen);
+    if (lock < 0) return WL_EIO;
+    ls->locked = true;
+    ls->lock = lock;
+    snprintf(ls->path, sizeof ls->path, "%s", a->path);
     rv = uv_pipe_init(loop, &ls->u.pipe, 0);
     if (rv < 0) goto fail;
     rv = uv_pipe_bind(&ls->u.pipe, a->path);
@@ -332,5 +337,16 @@ int wl_uvlink_listen(struct wl_uvlisten *ls, uv_loop_t *loop, const struct wl_uv
   if (rv == 0) return 0;
 fail:
   snprintf(why, whylen, "%s", uv_strerror(rv));
+  if (ls->locked) { /* the stale file is gone; nothing of ours is there */
+    close(ls->lock);
+    ls->locked = false;
+  }
   return WL_EIO;
+}
+
+void wl_uvlisten_release(struct wl_uvlisten *ls) {
+  if (!ls->locked) return;
+  remove(ls->path); /* before the lock goes: the next holder's socket is never removed */
+  close(ls->lock);
+  ls->locked = false;
 }

@@ -1,16 +1,16 @@
-/* Unix socket files of listeners: a stale one is removed, a live one is left alone. */
+/* Unix socket files of listeners, each guarded by a lock file next to it. */
 #ifndef WL_SOCKFILE_H
 #define WL_SOCKFILE_H
 
 #include <stddef.h>
 
-/* Makes path free for a listener: 0 when nothing is there or the socket file there was left
- * by a process that died (nothing accepts on it: it is removed). WL_EEXISTS, removing nothing,
- * when a live process accepts on it (a second instance on the same data directory would
- * otherwise cut the first off its peers), or WL_EIO when that cannot be told (connect failed
- * otherwise, e.g. EACCES on another user's socket); why says which, for the log. Not atomic,
- * as every stale-socket check: two processes starting in the same instant can both find the
- * file stale. A path too long for a socket address is left for the bind to refuse (0). */
-int wl_sockfile_claim(const char *path, char *why, size_t whylen);
+/* Takes the lock <path>.lock (flock, exclusive) for a listener about to bind the socket file
+ * path, and removes a socket file left at path by a process that died (its lock died with it).
+ * Returns the lock's descriptor (>= 0, close-on-exec: held until closed or the process ends;
+ * remove the socket file before closing it), WL_EEXISTS when a live process holds the lock (a
+ * second instance on the same data directory would otherwise cut the first off its peers), or
+ * WL_EIO; why says which, for the log. No connection is made to a live listener (a probe
+ * connect would show up there, and NNG 1.5.2 leaks a pipe closed during its handshake). */
+int wl_sockfile_lock(const char *path, char *why, size_t whylen);
 
 #endif

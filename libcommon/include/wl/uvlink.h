@@ -96,11 +96,17 @@ void wl_uvlink_release(struct wl_uvlink *l);
 struct wl_uvlisten {
   union wl_uvstream u;
   bool ipc;
+  bool locked; /* ipc: lock holds the socket file's lock (wl/sockfile.h) */
+  int lock;
+  char path[512];
 };
-/* Listens on a (a stale socket file of a dead process is removed first; one a live process
- * listens on is an error); on_conn runs for each connection to accept with wl_uvlink_accept.
- * WL_EIO with a reason on failure. */
+/* Listens on a: an ipc socket file is taken under its lock (wl/sockfile.h: a stale file of a
+ * dead process is removed first; one a live process listens on is an error); on_conn runs for
+ * each connection to accept with wl_uvlink_accept. WL_EIO with a reason on failure. */
 int wl_uvlink_listen(struct wl_uvlisten *ls, uv_loop_t *loop, const struct wl_uvaddr *a,
                      uv_connection_cb on_conn, char *why, size_t whylen);
+/* After the listener's handle is closed (or its listen failed): removes its socket file and
+ * lets go of its lock. */
+void wl_uvlisten_release(struct wl_uvlisten *ls);
 
 #endif

@@ -308,7 +308,6 @@ int wl_abus_start(struct gw *gw) {
     return WL_EIO;
   }
   ab->listening = true;
-  if (a.ipc) snprintf(ab->path, sizeof ab->path, "%s", a.path);
   ab->ls.u.h.data = gw;
   uv_unref(&ab->ls.u.h); /* the bus never keeps the loop alive: HTTP work does */
   uv_timer_init(gw->loop, &ab->tick);
@@ -329,7 +328,7 @@ void wl_abus_stop(struct gw *gw) {
   uv_close(&ab->ls.u.h, NULL);
   for (struct wlink *k = ab->links; k; k = k->next) wl_uvlink_close(&k->l);
   uv_run(gw->loop, UV_RUN_NOWAIT); /* the close callbacks */
-  if (*ab->path) remove(ab->path);
+  wl_uvlisten_release(&ab->ls);
   for (size_t i = 0; i < ab->total; i++) {
     wl_buf_release(&ab->slots[i]->msg);
     free(ab->slots[i]);

@@ -143,7 +143,6 @@ struct backend {
 struct abus {
   struct wl_uvlisten ls;
   bool listening; /* false from wl_abus_stop on: a closing worker's requests stay put */
-  char path[512]; /* the socket file to remove at the end (ipc) */
   struct wlink *links;
   int ready; /* workers that said HELLO and not BYE */
   struct breq **slots; /* by id & 0xffff */

@@ -179,22 +179,39 @@ static const char *endpoint_setting(const struct wl_config *cfg, int i) {
   return i == 0 ? cfg->registry_bus : i == 1 ? cfg->events_bus : cfg->stats_bus;
 }
 
-/* Endpoint i's socket file, for an ipc endpoint, is free (stale ones removed): 0, or WL_EIO,
- * logged. */
-static int claim(const struct wl_config *cfg, int i) {
+/* Takes the lock of endpoint i's socket file, for an ipc endpoint (a stale file is removed):
+ * 0 with *lock its descriptor (-1 for tcp), or WL_EIO, logged. */
+static int lock_endpoint(const struct wl_config *cfg, int i, int *lock) {
   char url[600], why[700];
+  *lock = -1;
   if (wl_config_endpoint(cfg, endpoint_setting(cfg, i), endpoints[i].file, url, sizeof url) < 0 ||
       strncmp(url, "ipc://", 6) != 0)
     return 0; /* listen_on says what is wrong with it */
-  if (wl_sockfile_claim(url + 6, why, sizeof why) == 0) return 0;
-  WL_ERROR("registry", "cannot listen for %s: %s", endpoints[i].what, why);
-  return WL_EIO;
+  int fd = wl_sockfile_lock(url + 6, why, sizeof why);
+  if (fd < 0) {
+    WL_ERROR("registry", "cannot listen for %s: %s", endpoints[i].what, why);
+    return WL_EIO;
+  }
+  *lock = fd;
+  return 0;
 }
 
-int wl_registry_bus_claim(const struct wl_config *cfg) {
+int wl_registry_bus_lock(const struct wl_config *cfg, int locks[3]) {
+  for (int i = 0; i < 3; i++) locks[i] = -1;
   for (int i = 0; i < 3; i++)
-    if (claim(cfg, i) < 0) return WL_EIO;
+    if (lock_endpoint(cfg, i, &locks[i]) < 0) {
+      wl_registry_bus_unlock(locks);
+      return WL_EIO;
+    }
   return 0;
+}
+
+void wl_registry_bus_unlock(int locks[3]) {
+  for (int i = 0; i < 3; i++)
+    if (locks[i] >= 0) {
+      close(locks[i]);
+      locks[i] = -1;
+    }
 }
 
 static int listen_on(nng_socket s, const struct wl_config *cfg, int i) {
@@ -205,7 +222,6 @@ static int listen_on(nng_socket s, const struct wl_config *cfg, int i) {
     WL_ERROR("registry", "the %s address is too long", what);
     return rv;
   }
-  if (claim(cfg, i) < 0) return WL_EIO; /* again: a file may have appeared since */
   rv = nng_listen(s, url, NULL, 0);
   if (rv != 0) {
     WL_ERROR("registry", "cannot listen for %s on %s: %s", what, url, nng_strerror(rv));

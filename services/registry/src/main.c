@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
   struct wl_registry_bus bus;
   char err[512], path[4200];
   enum wl_log_level lvl;
-  int rv, status = 1, sigfd;
+  int rv, status = 1, sigfd, locks[3] = {-1, -1, -1};
   (void)argv;
 
   if (argc > 1) {
@@ -72,8 +72,8 @@ int main(int argc, char **argv) {
     WL_ERROR("registry", "WL_DATA_DIR is too long");
     goto out_sigfd;
   }
-  if (wl_registry_bus_claim(&cfg) < 0) goto out_sigfd; /* before the database: a second
-                                                          * registry must not touch it */
+  /* before the database: a second registry on this data directory must not touch it */
+  if (wl_registry_bus_lock(&cfg, locks) < 0) goto out_sigfd;
   /* One thread uses SQLite (NNG's threads never do): no mutexes at all, and no allocation
    * statistics behind one. The pthread mutex calls of the default mode were ~12% of the
    * registry's profile while it applied swarm figures (100,000 swarms under announce load). */
@@ -95,6 +95,7 @@ out_bus:
 out_db:
   wl_registry_close(&reg);
   if (status == 0) WL_INFO("registry", "stopped");
+  wl_registry_bus_unlock(locks);
 out_sigfd:
   close(sigfd);
   return status;

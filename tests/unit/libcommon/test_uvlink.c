@@ -158,11 +158,12 @@ static void teardown_fx(struct fixture *fx) {
   assert_int_equal(uv_loop_close(&fx->loop), 0);
   wl_uvlink_release(&fx->srv.l);
   wl_uvlink_release(&fx->cli.l);
+  wl_uvlisten_release(&fx->ls); /* the socket file */
   if (fx->dir[0]) {
     char p[128];
-    snprintf(p, sizeof p, "%s/bus.ipc", fx->dir);
+    snprintf(p, sizeof p, "%s/bus.ipc.lock", fx->dir);
     unlink(p);
-    rmdir(fx->dir);
+    assert_int_equal(rmdir(fx->dir), 0); /* nothing else left behind */
   }
 }
 
