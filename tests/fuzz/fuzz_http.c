@@ -1,8 +1,9 @@
 /* libFuzzer target: the gateway's HTTP request glue (services/gateway/src/http.c: the
  * http-parser callbacks, limits, pipelining, the pending buffer and the answer/next-request
  * cycle), fed arbitrary bytes in arbitrary chunks. http.c is included here with its libuv
- * calls redirected to fakes that complete at once, and the router replaced by one that
- * answers every request, so one input is a whole connection's life. */
+ * calls redirected to fakes (writes complete later, at once, or half at once and half later),
+ * and the router replaced by one that answers every request, so one input is a whole
+ * connection's life. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,19 @@ static int fake_write(uv_write_t *req, uv_stream_t *s, const uv_buf_t *bufs, uns
   pending_write_req = req;
   return 0;
 }
+/* uv_try_write: takes nothing, everything or half, as the input's first byte says (so the
+ * answer completes later, at once, or partly at once and the rest later) */
+static int try_mode;
+static int fake_try_write(uv_stream_t *s, const uv_buf_t *bufs, unsigned n) {
+  (void)s;
+  size_t total = 0;
+  for (unsigned i = 0; i < n; i++) {
+    if (bufs[i].len && !bufs[i].base) abort();
+    total += bufs[i].len;
+  }
+  if (try_mode == 0 || total < 2) return UV_EAGAIN;
+  return (int)(try_mode == 1 ? total : total / 2);
+}
 static void fake_close(uv_handle_t *h, uv_close_cb cb) {
   (void)h, (void)cb; /* the harness frees the connection */
 }
@@ -41,6 +55,7 @@ static void fake_close(uv_handle_t *h, uv_close_cb cb) {
 #define uv_read_stop fake_read_stop
 #define uv_read_start fake_read_start
 #define uv_write fake_write
+#define uv_try_write fake_try_write
 #define uv_close fake_close
 #include "http.c"
 #undef uv_timer_start
@@ -48,6 +63,7 @@ static void fake_close(uv_handle_t *h, uv_close_cb cb) {
 #undef uv_read_stop
 #undef uv_read_start
 #undef uv_write
+#undef uv_try_write
 #undef uv_close
 
 /* The router: answer every request, as the real one does, with a small body. */
@@ -68,8 +84,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   struct conn *c = calloc(1, sizeof *c);
   conn_init(c, &gw);
-  /* the first byte sets the chunk size the bytes arrive in */
+  /* the first byte sets the chunk size the bytes arrive in, and how answers are written */
   size_t chunk = size ? (size_t)data[0] % 64 + 1 : 1;
+  try_mode = size ? data[0] / 64 % 3 : 0;
   size_t off = size ? 1 : 0;
   while (!c->closing) {
     if (pending_write_cb) {
