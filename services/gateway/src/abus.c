@@ -209,12 +209,13 @@ static bool on_frame(struct wl_uvlink *l, const struct wl_frame *f) {
   }
   switch (f->kind) {
   case WL_FRAME_REP: {
-    /* The first answer to a request still open wins, whichever worker it comes from: a worker
-     * that was slow (the request went to another one after RESEND_MS) may still answer first.
-     * An answer to a request already answered or timed out carries an older generation in its
-     * id, and is dropped. */
+    /* The first answer to a request still open wins, from its worker or one it was taken from
+     * (a worker that was slow may still answer first). An answer to a request already answered
+     * or timed out carries an older generation in its id, and is dropped. So is one from a
+     * worker r does not remember: the 16-bit generation comes round again after 65,536
+     * requests in one slot, and only the worker tells such an old answer apart. */
     struct breq *r = (f->id & 0xffffu) < ab->total ? ab->slots[f->id & 0xffffu] : NULL;
-    if (r && r->id == f->id) complete(gw, r, 0, f->p, f->n);
+    if (r && r->id == f->id && had(r, k)) complete(gw, r, 0, f->p, f->n);
     return true;
   }
   case WL_FRAME_BYE:
