@@ -529,8 +529,13 @@ class WebUI(unittest.TestCase):
         self.d.find_element(By.ID, "download").click()
 
         def downloaded():
-            done = [f for f in os.listdir(self.downloads) if f.endswith(".torrent")]
-            return done[0] if done else None
+            # Chromium reserves the final name with an empty file when the download starts and
+            # moves the bytes over it from a .crdownload file at the end: read it after that
+            names = os.listdir(self.downloads)
+            done = [f for f in names if f.endswith(".torrent")]
+            if not done or any(f.endswith(".crdownload") for f in names):
+                return None
+            return done[0] if os.path.getsize(os.path.join(self.downloads, done[0])) > 0 else None
         fname = self.wait(downloaded, "the .torrent download")
         with open(os.path.join(self.downloads, fname), "rb") as f:
             self.assertEqual(f.read(), self.hy_data)
