@@ -159,6 +159,14 @@ void wl_uvlink_resume(struct wl_uvlink *l) {
   if (!l->paused && !l->closing) uv_read_start(&l->u.s, on_alloc, on_read);
 }
 
+int wl_uv_write_now(uv_stream_t *s, uv_buf_t *b) {
+  int n = uv_try_write(s, b, 1);
+  if (n == (int)b->len) return 0;
+  if (n < 0) return n == UV_EAGAIN ? 1 : n;
+  *b = uv_buf_init(b->base + n, b->len - (unsigned)n);
+  return 1;
+}
+
 static void flush(struct wl_uvlink *l);
 
 static void on_written(uv_write_t *wr, int status) {
@@ -176,18 +184,15 @@ static void flush(struct wl_uvlink *l) {
   struct wl_buf *b = &l->wq[l->wcur];
   if (l->writing || l->closing || b->len == 0) return;
   uv_buf_t ub = uv_buf_init((char *)b->data, (unsigned)b->len);
-  /* Written at once when the socket takes it all: a uv_write that completes at once still
-   * costs an epoll_ctl (libuv 1.44 re-arms the watcher when its write queue drains). */
-  int n = uv_try_write(&l->u.s, &ub, 1);
-  if (n == (int)ub.len) {
+  int n = wl_uv_write_now(&l->u.s, &ub);
+  if (n == 0) {
     wl_buf_reset(b);
     return;
   }
-  if (n < 0 && n != UV_EAGAIN) {
+  if (n < 0) {
     close_why(l, "write failed: %s", uv_strerror(n));
     return;
   }
-  if (n > 0) ub = uv_buf_init(ub.base + n, ub.len - (unsigned)n);
   l->wr.data = l;
   int rv = uv_write(&l->wr, &l->u.s, &ub, 1, on_written);
   if (rv < 0) {

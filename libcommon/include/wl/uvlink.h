@@ -82,6 +82,11 @@ int wl_uvlink_accept(struct wl_uvlink *l, struct wl_uvlisten *server);
  * then), so the caller may retry with the same l. */
 int wl_uvlink_connect(struct wl_uvlink *l, uv_loop_t *loop, const struct wl_uvaddr *a,
                       wl_uvlink_connected_fn done);
+/* Writes what the stream takes now, for a write that completes at once: in libuv 1.44 a
+ * uv_write that completes at once still costs an epoll_ctl (the watcher is re-armed when the
+ * write queue drains). 0: all of *b is written; 1: *b is now the rest, for uv_write; or a
+ * libuv error. */
+int wl_uv_write_now(uv_stream_t *s, uv_buf_t *b);
 /* Queues a frame. WL_ECLOSED when the link is not open. */
 int wl_uvlink_send(struct wl_uvlink *l, enum wl_frame_kind kind, uint32_t id, const void *p,
                    size_t n);

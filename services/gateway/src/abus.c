@@ -8,9 +8,9 @@
  * connection closes (a worker killed loses nothing), and after RESEND_MS to another worker when
  * its worker does not answer (a hung worker). The first answer wins, from whichever worker; no
  * worker gets the same request twice. Delivery is at least once, as with NNG's req resends
- * before: a hung worker that comes back runs what it had. A worker that stops says BYE first: it gets nothing new and answers what it
- * has, so a scale-down resends nothing. With no worker connected, requests wait for one until
- * their deadline. */
+ * before: a hung worker that comes back runs what it had. A worker that stops says BYE first:
+ * it gets nothing new and answers what it has, so a scale-down resends nothing. With no worker
+ * connected, requests wait for one until their deadline. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,16 +242,15 @@ static void on_link_close(struct wl_uvlink *l, const char *why) {
   if (k->next) k->next->pprev = k->pprev;
   if (k->hello && !k->bye) ab->ready--;
   int moved = 0;
+  uint64_t now = uv_now(gw->loop);
   for (struct breq *r = ab->inflight; r; r = r->next) {
     drop_slow(r, k);
-    if (r->link == k && !ab->listening) r->link = NULL;
-  }
-  if (ab->listening) {
-    uint64_t now = uv_now(gw->loop);
-    for (struct breq *r = ab->inflight; r; r = r->next) {
-      if (r->link != k) continue;
+    if (r->link != k) continue;
+    if (ab->listening) {
       dispatch(ab, r, now); /* to another worker, or waiting for one */
       moved++;
+    } else {
+      r->link = NULL; /* stopping: it stays unanswered */
     }
   }
   if (k->hello && ab->listening)

@@ -79,7 +79,7 @@ struct breq *wl_backend_call(struct gw *gw, enum backend_id bk, const void *msg,
   if (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, msg, len) != 0) {
     r->next_free = b->free;
     b->free = r;
-      return NULL;
+    return NULL;
   }
   r->fn = fn;
   r->arg = arg;

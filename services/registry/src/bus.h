@@ -17,15 +17,15 @@ struct wl_registry_bus {
   bool open;
 };
 
-/* Opens the three sockets, listens on the configured addresses (removing a stale ipc socket
- * file first) and makes reg publish its events on the pub socket. On error the caller still
- * calls wl_registry_bus_close. */
 /* Before the database is opened: takes the locks of the bus's ipc socket files (wl/sockfile.h;
  * stale files are removed) into locks (-1 for tcp endpoints). A lock another process holds
  * (another registry on this data directory) is WL_EIO, logged, and nothing is held. Release
  * them with wl_registry_bus_unlock after wl_registry_bus_close. */
 int wl_registry_bus_lock(const struct wl_config *cfg, int locks[3]);
 void wl_registry_bus_unlock(int locks[3]);
+/* Opens the three sockets, listens on the configured addresses (their ipc socket files taken
+ * with wl_registry_bus_lock) and makes reg publish its events on the pub socket. On error the
+ * caller still calls wl_registry_bus_close. */
 int wl_registry_bus_open(struct wl_registry_bus *bus, struct wl_registry *reg);
 /* Serves until sigfd (a signalfd for SIGTERM/SIGINT, or -1) fires; then applies the swarm
  * figures already received and returns 0. */
